@@ -133,7 +133,10 @@ typedef struct mh_evcluster {
     uint64_t first_event;    /* file-order number of its first event */
     size_t size;             /* compressed bytes */
     void *data;              /* owned by the cluster */
-    const char *file;        /* for error messages; owned by the reader */
+    const char *file;        /* for error messages; valid while the cluster lives */
+    /* Appended after the first contract (fields are only ever appended): */
+    uint32_t raw_size;       /* decompressed payload bytes, from the index */
+    uint32_t crc32c;         /* CRC32C of the compressed frame, from the index */
 } mh_evcluster;
 
 /* Reads the compressed bytes of cluster ci (no decompression). Thread-safe
