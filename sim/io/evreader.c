@@ -273,6 +273,7 @@ static mh_status mh__check_footer(mh_evreader *r, uint64_t size, uint64_t hsize,
     if ((st = mh__evmeta_decode(mb, msize, r->meta, what, err, errlen)) != MH_OK)
         goto done;
     r->nclusters = ncl;
+    r->info.nclusters = ncl;
     uint64_t area_end = moff < ioff ? moff : ioff;
     if ((st = mh__check_index(r, ib, esize, hsize, area_end, ioff, err, errlen)) != MH_OK)
         goto done;
