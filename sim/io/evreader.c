@@ -480,6 +480,23 @@ void mh_evreader_skipped(const mh_evreader *r, uint32_t *clusters, uint64_t *eve
 
 /* ---- cluster level ----------------------------------------------------- */
 
+mh_status mh_evreader_cluster_at(const mh_evreader *r, uint32_t ci, uint64_t *offset,
+                                 uint32_t *size, uint32_t *nevents, uint64_t *first_event)
+{
+    if (!r || ci >= r->nclusters)
+        return MH_INVALID;
+    const mh__ixent *x = &r->ix[ci];
+    if (offset)
+        *offset = x->offset;
+    if (size)
+        *size = x->csize;
+    if (nevents)
+        *nevents = x->nev;
+    if (first_event)
+        *first_event = x->first;
+    return MH_OK;
+}
+
 mh_status mh_evreader_read_cluster(mh_evreader *r, uint32_t ci, mh_evcluster **out, char *err,
                                    size_t errlen)
 {

@@ -139,6 +139,13 @@ typedef struct mh_evcluster {
     uint32_t crc32c;         /* CRC32C of the compressed frame, from the index */
 } mh_evcluster;
 
+/* Index facts of cluster ci without reading it (added after the first
+ * contract): byte offset and compressed size of its frame, number of
+ * events and file-order number of its first event. Any pointer may be
+ * NULL. Returns MH_INVALID if ci >= nclusters. */
+mh_status mh_evreader_cluster_at(const mh_evreader *r, uint32_t ci, uint64_t *offset,
+                                 uint32_t *size, uint32_t *nevents, uint64_t *first_event);
+
 /* Reads the compressed bytes of cluster ci (no decompression). Thread-safe
  * with respect to other readers of other files only: call it from one
  * thread per reader. *out is owned by the caller (mh_evcluster_free). */
