@@ -464,6 +464,37 @@ START_TEST(writer_rejects_bad_options)
 }
 END_TEST
 
+/* The committed golden file tests/io/golden-1.0.mhe (written once by this
+ * test with MH_WRITE_GOLDEN=1) must keep reading back the same events: a
+ * guard against changing the 1.0 layout by accident. */
+#define GOLDEN "tests/io/golden-1.0.mhe"
+#define GOLDEN_UUID "4f1e0c1a-6d0b-4c55-9a8e-3f1a2b3c4d5e"
+
+START_TEST(golden_file_reads_back)
+{
+    char err[512] = "";
+    if (getenv("MH_WRITE_GOLDEN")) {
+        mhT_write(GOLDEN, 12, 5);
+        mhT_buf f = mhT_slurp(GOLDEN); /* a fixed UUID, for the test below */
+        static const uint8_t u[16] = {0x4f, 0x1e, 0x0c, 0x1a, 0x6d, 0x0b, 0x4c, 0x55,
+                                      0x9a, 0x8e, 0x3f, 0x1a, 0x2b, 0x3c, 0x4d, 0x5e};
+        memcpy(f.b + 8, u, 16);
+        mhT_fix_header(f);
+        mhT_spit(GOLDEN, f.b, f.n);
+        free(f.b);
+    }
+    ck_assert_msg(access(GOLDEN, R_OK) == 0, "%s not found (run from the source tree)", GOLDEN);
+    mh_evreader *r = NULL;
+    ck_assert_msg(mh_evreader_open(GOLDEN, 0, &r, err, sizeof err) == MH_OK, "%s", err);
+    const mh_evfile_info *info = mh_evreader_info(r);
+    ck_assert_str_eq(info->uuid, GOLDEN_UUID);
+    ck_assert_uint_eq(info->nclusters, 3);
+    ck_assert_str_eq(mh_evmeta_get(info->meta, "generator"), "evtest");
+    mh_evreader_close(r);
+    check_standard(GOLDEN, 12, 5);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("evfile");
@@ -479,6 +510,7 @@ int main(void)
     tcase_add_test(tc, metadata_set_get_validate);
     tcase_add_test(tc, metadata_unknown_types_skipped);
     tcase_add_test(tc, crc32c_known_values);
+    tcase_add_test(tc, golden_file_reads_back);
     suite_add_tcase(s, tc);
     TCase *tw = tcase_create("writer");
     tcase_add_checked_fixture(tw, setup, teardown);
