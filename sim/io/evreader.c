@@ -99,7 +99,8 @@ static int mh__grow(void **buf, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
-static mh_status mh__check_header(mh_evreader *r, uint64_t size, char *err, size_t errlen)
+static mh_status mh__check_header(mh_evreader *r, uint64_t size, uint32_t *hsize_out, char *err,
+                                  size_t errlen)
 {
     uint8_t h[MH__EV_HEADER_MAX];
     size_t want = size < sizeof h ? (size_t)size : sizeof h;
@@ -137,6 +138,7 @@ static mh_status mh__check_header(mh_evreader *r, uint64_t size, char *err, size
         return mh_fail(err, errlen, MH_CHECKSUM, "%s: header at byte 0: checksum mismatch",
                        r->path);
     uuid_unparse_lower(h + 8, r->info.uuid);
+    *hsize_out = hsize;
     return MH_OK;
 }
 
@@ -338,12 +340,10 @@ mh_status mh_evreader_open(const char *path, unsigned flags, mh_evreader **out, 
     }
     uint64_t size = (uint64_t)sb.st_size;
     r->info.file_bytes = size;
-    if ((st = mh__check_header(r, size, err, errlen)) != MH_OK)
+    uint32_t hsize = 0;
+    if ((st = mh__check_header(r, size, &hsize, err, errlen)) != MH_OK)
         goto fail;
-    uint8_t h[28];
-    if ((st = mh__read_block(r, h, sizeof h, 0, "header", err, errlen)) != MH_OK)
-        goto fail;
-    if ((st = mh__check_footer(r, size, mh__ld32(h + 24), err, errlen)) != MH_OK)
+    if ((st = mh__check_footer(r, size, hsize, err, errlen)) != MH_OK)
         goto fail;
     *out = r;
     return MH_OK;
