@@ -173,31 +173,171 @@ fail_free:
     return st;
 }
 
+/* Appends one compressed cluster frame and its index entry; first_event
+ * is the file-order number of its first event. */
+static mh_status mh__append_frame(mh_evwriter *w, const uint8_t *frame, size_t csize,
+                                  size_t raw_size, uint32_t nevents, uint64_t first_event,
+                                  char *err, size_t errlen)
+{
+    if (w->nclusters == UINT32_MAX ||
+        mh__grow_buf(&w->index, &w->index_cap, ((size_t)w->nclusters + 1) * MH__EV_INDEX_ENTRY))
+        return mh_fail(err, errlen, MH_NOMEM, "%s: out of memory", w->path);
+    uint8_t *e = w->index + (size_t)w->nclusters * MH__EV_INDEX_ENTRY;
+    mh__st64(e, w->pos);
+    mh__st64(e + 8, first_event);
+    mh__st32(e + 16, (uint32_t)csize);
+    mh__st32(e + 20, (uint32_t)raw_size);
+    mh__st32(e + 24, nevents);
+    mh__st32(e + 28, mh__crc32c(0, frame, csize));
+    mh_status st = mh__write_all(w, frame, csize, err, errlen);
+    if (st != MH_OK)
+        return st;
+    w->nclusters++;
+    return MH_OK;
+}
+
 static mh_status mh__flush_cluster(mh_evwriter *w, char *err, size_t errlen)
 {
     if (w->raw_events == 0)
         return MH_OK;
     size_t bound = ZSTD_compressBound(w->raw_len);
-    if (mh__grow_buf(&w->frame, &w->frame_cap, bound) ||
-        mh__grow_buf(&w->index, &w->index_cap, ((size_t)w->nclusters + 1) * MH__EV_INDEX_ENTRY))
+    if (mh__grow_buf(&w->frame, &w->frame_cap, bound))
         return mh_fail(err, errlen, MH_NOMEM, "%s: out of memory", w->path);
     size_t csize = ZSTD_compress2(w->cctx, w->frame, w->frame_cap, w->raw, w->raw_len);
     if (ZSTD_isError(csize))
         return mh_fail(err, errlen, MH_INTERNAL, "%s: cluster %u: zstd: %s", w->path,
                        w->nclusters, ZSTD_getErrorName(csize));
-    uint8_t *e = w->index + (size_t)w->nclusters * MH__EV_INDEX_ENTRY;
-    mh__st64(e, w->pos);
-    mh__st64(e + 8, w->nevents - w->raw_events);
-    mh__st32(e + 16, (uint32_t)csize);
-    mh__st32(e + 20, (uint32_t)w->raw_len);
-    mh__st32(e + 24, w->raw_events);
-    mh__st32(e + 28, mh__crc32c(0, w->frame, csize));
-    mh_status st = mh__write_all(w, w->frame, csize, err, errlen);
+    mh_status st = mh__append_frame(w, w->frame, csize, w->raw_len, w->raw_events,
+                                    w->nevents - w->raw_events, err, errlen);
     if (st != MH_OK)
         return st;
-    w->nclusters++;
     w->raw_len = 0;
     w->raw_events = 0;
+    return MH_OK;
+}
+
+/* ---- parallel writing --------------------------------------------------- */
+
+struct mh_evframe {
+    uint8_t *data;
+    size_t size;
+    size_t raw_size;
+    uint32_t nevents;
+};
+
+static mh_status mh__check_event(const mh_rawevent *ev, uint64_t n, const char *who,
+                                 char *err, size_t errlen)
+{
+    if (!ev)
+        return mh_fail(err, errlen, MH_INVALID, "%s: NULL event", who);
+    if (mh__ev_record_bound(ev) == 0)
+        return mh_fail(err, errlen, MH_INVALID,
+                       "%s: event %" PRIu64 " (file event %" PRIu64 "): %u digis / %u "
+                       "generator jets exceed the format limits (%u / %u)",
+                       who, ev->event, n, ev->ndigis, ev->ngenjets, MH__EV_MAX_DIGIS,
+                       MH__EV_MAX_GENJETS);
+    if ((ev->ndigis && (!ev->channel || !ev->adc || !ev->capid || !ev->soi ||
+                        !ev->true_e_hard || !ev->true_e_intime || !ev->true_e_oot)) ||
+        (ev->ngenjets && !ev->genjets))
+        return mh_fail(err, errlen, MH_INVALID, "%s: event %" PRIu64 ": NULL array", who,
+                       ev->event);
+    return MH_OK;
+}
+
+mh_status mh_evframe_encode(mh_rawevent *const *evs, uint32_t n, int zstd_level,
+                            mh_evframe **out, char *err, size_t errlen)
+{
+    mh_status st;
+    uint8_t *raw = NULL;
+    ZSTD_CCtx *cc = NULL;
+    mh_evframe *f = NULL;
+    if (!out || !evs)
+        return mh_fail(err, errlen, MH_INVALID, "mh_evframe_encode: NULL argument");
+    *out = NULL;
+    int level = zstd_level ? zstd_level : 3;
+    if (n == 0 || n > MH__EV_MAX_CLUSTER_EVENTS || level < ZSTD_minCLevel() ||
+        level > ZSTD_maxCLevel())
+        return mh_fail(err, errlen, MH_INVALID,
+                       "mh_evframe_encode: %u events (want 1..%u), zstd level %d", n,
+                       MH__EV_MAX_CLUSTER_EVENTS, level);
+    size_t bound = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if ((st = mh__check_event(evs[i], i, "mh_evframe_encode", err, errlen)) != MH_OK)
+            return st;
+        bound += mh__ev_record_bound(evs[i]);
+    }
+    raw = malloc(bound);
+    f = calloc(1, sizeof *f);
+    cc = ZSTD_createCCtx();
+    if (!raw || !f || !cc) {
+        st = mh_fail(err, errlen, MH_NOMEM, "mh_evframe_encode: out of memory");
+        goto fail;
+    }
+    size_t len = 0;
+    for (uint32_t i = 0; i < n; i++)
+        len += mh__ev_record_encode(evs[i], raw + len);
+    if (len > MH__EV_MAX_RAW) {
+        st = mh_fail(err, errlen, MH_INVALID,
+                     "mh_evframe_encode: %zu bytes of events > cluster limit %u", len,
+                     MH__EV_MAX_RAW);
+        goto fail;
+    }
+    f->data = malloc(ZSTD_compressBound(len));
+    if (!f->data) {
+        st = mh_fail(err, errlen, MH_NOMEM, "mh_evframe_encode: out of memory");
+        goto fail;
+    }
+    size_t cs = ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, level)) ||
+                        ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1))
+                    ? (size_t)-1
+                    : ZSTD_compress2(cc, f->data, ZSTD_compressBound(len), raw, len);
+    if (ZSTD_isError(cs)) {
+        st = mh_fail(err, errlen, MH_INTERNAL, "mh_evframe_encode: zstd: %s",
+                     ZSTD_getErrorName(cs));
+        goto fail;
+    }
+    f->size = cs;
+    f->raw_size = len;
+    f->nevents = n;
+    free(raw);
+    ZSTD_freeCCtx(cc);
+    *out = f;
+    return MH_OK;
+fail:
+    free(raw);
+    ZSTD_freeCCtx(cc);
+    mh_evframe_free(f);
+    return st;
+}
+
+void mh_evframe_free(mh_evframe *f)
+{
+    if (!f)
+        return;
+    free(f->data);
+    free(f);
+}
+
+uint32_t mh_evframe_nevents(const mh_evframe *f)
+{
+    return f ? f->nevents : 0;
+}
+
+mh_status mh_evwriter_write_frame(mh_evwriter *w, const mh_evframe *f, char *err,
+                                  size_t errlen)
+{
+    if (!w || !f)
+        return mh_fail(err, errlen, MH_INVALID, "mh_evwriter_write_frame: NULL argument");
+    if (w->failed != MH_OK)
+        return mh_fail(err, errlen, w->failed, "%s: writer failed earlier", w->path);
+    mh_status st = mh__flush_cluster(w, err, errlen);
+    if (st != MH_OK)
+        return st;
+    st = mh__append_frame(w, f->data, f->size, f->raw_size, f->nevents, w->nevents, err,
+                          errlen);
+    if (st != MH_OK)
+        return st;
+    w->nevents += f->nevents;
     return MH_OK;
 }
 
@@ -207,18 +347,10 @@ mh_status mh_evwriter_write(mh_evwriter *w, const mh_rawevent *ev, char *err, si
         return mh_fail(err, errlen, MH_INVALID, "mh_evwriter_write: NULL argument");
     if (w->failed != MH_OK)
         return mh_fail(err, errlen, w->failed, "%s: writer failed earlier", w->path);
+    mh_status st = mh__check_event(ev, w->nevents, w->path, err, errlen);
+    if (st != MH_OK)
+        return st;
     size_t bound = mh__ev_record_bound(ev);
-    if (bound == 0)
-        return mh_fail(err, errlen, MH_INVALID,
-                       "%s: event %" PRIu64 " (file event %" PRIu64 "): %u digis / %u generator "
-                       "jets exceed the format limits (%u / %u)",
-                       w->path, ev->event, w->nevents, ev->ndigis, ev->ngenjets,
-                       MH__EV_MAX_DIGIS, MH__EV_MAX_GENJETS);
-    if ((ev->ndigis && (!ev->channel || !ev->adc || !ev->capid || !ev->soi ||
-                        !ev->true_e_hard || !ev->true_e_intime || !ev->true_e_oot)) ||
-        (ev->ngenjets && !ev->genjets))
-        return mh_fail(err, errlen, MH_INVALID, "%s: event %" PRIu64 ": NULL array", w->path,
-                       ev->event);
     if (mh__grow_buf(&w->raw, &w->raw_cap, w->raw_len + bound))
         return mh_fail(err, errlen, MH_NOMEM, "%s: out of memory", w->path);
     w->raw_len += mh__ev_record_encode(ev, w->raw + w->raw_len);

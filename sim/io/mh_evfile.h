@@ -81,6 +81,32 @@ void mh_evwriter_abort(mh_evwriter *w);
 /* The UUID the writer put in the header, as 36 characters + NUL. */
 void mh_evwriter_uuid(const mh_evwriter *w, char out[37]);
 
+/* ---- parallel writing (added after the first contract) --------------
+ * A generator that makes events on several threads can also compress on
+ * them: each thread encodes a whole cluster with mh_evframe_encode() (pure,
+ * any thread), and one thread appends the frames in file order with
+ * mh_evwriter_write_frame(). Event numbering in the file is append order. */
+
+typedef struct mh_evframe mh_evframe;
+
+/* Encodes evs[0..n) (1 <= n <= 65536) into one compressed cluster frame
+ * with zstd level zstd_level (0 = default 3). Pure function of its inputs:
+ * any thread may call it. *out is owned by the caller (mh_evframe_free).
+ * MH_INVALID if an event exceeds the format limits. */
+mh_status mh_evframe_encode(mh_rawevent *const *evs, uint32_t n, int zstd_level,
+                            mh_evframe **out, char *err, size_t errlen);
+
+/* Frees; accepts NULL. */
+void mh_evframe_free(mh_evframe *f);
+
+/* Number of events in f. */
+uint32_t mh_evframe_nevents(const mh_evframe *f);
+
+/* Appends the ready cluster f to w (first flushing events given to
+ * mh_evwriter_write() so far as their own cluster). The caller keeps f. */
+mh_status mh_evwriter_write_frame(mh_evwriter *w, const mh_evframe *f, char *err,
+                                  size_t errlen);
+
 /* ---- reader ---------------------------------------------------------- */
 
 enum {

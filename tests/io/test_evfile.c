@@ -36,7 +36,8 @@ static void check_standard(const char *p, uint64_t n, uint32_t epc)
     ck_assert_msg(mh_evreader_open(p, 0, &r, err, sizeof err) == MH_OK, "%s", err);
     const mh_evfile_info *info = mh_evreader_info(r);
     ck_assert_uint_eq(info->nevents, n);
-    ck_assert_uint_eq(info->nclusters, (n + epc - 1) / epc);
+    if (epc) /* 0: clusters of mixed sizes */
+        ck_assert_uint_eq(info->nclusters, (n + epc - 1) / epc);
     ck_assert_uint_eq(info->version_major, 1);
     ck_assert_uint_eq(info->version_minor, 0);
     mh_rawevent *want = mh_rawevent_create(), *got = mh_rawevent_create();
@@ -280,6 +281,85 @@ START_TEST(cluster_api_decodes_on_other_threads)
 }
 END_TEST
 
+typedef struct encode_job {
+    uint64_t first;
+    uint32_t n;
+    mh_evframe *f;
+    mh_status st;
+} encode_job;
+
+static void *encode_thread(void *arg)
+{
+    encode_job *j = arg;
+    mh_rawevent *evs[10];
+    for (uint32_t i = 0; i < j->n; i++) {
+        evs[i] = mh_rawevent_create();
+        mhT_fill(evs[i], j->first + i, mhT_nd(j->first + i), mhT_nj(j->first + i));
+    }
+    j->st = mh_evframe_encode(evs, j->n, 0, &j->f, NULL, 0);
+    for (uint32_t i = 0; i < j->n; i++)
+        mh_rawevent_free(evs[i]);
+    return NULL;
+}
+
+/* Clusters compressed on worker threads and appended in order, mixed with
+ * events written one by one, read back as one standard sequence. */
+START_TEST(parallel_frames_round_trip)
+{
+    char err[512] = "";
+    mh_evwriter *w = NULL;
+    mh_evwriter_opts o = {4, 0};
+    ck_assert_int_eq(mh_evwriter_open(path, NULL, &o, &w, err, sizeof err), MH_OK);
+    mh_rawevent *ev = mh_rawevent_create();
+    for (uint64_t i = 0; i < 3; i++) { /* events 0..2: a pending short cluster */
+        mhT_fill(ev, i, mhT_nd(i), mhT_nj(i));
+        ck_assert_int_eq(mh_evwriter_write(w, ev, err, sizeof err), MH_OK);
+    }
+    encode_job jobs[4] = {{3, 10, NULL, MH_OK}, {13, 1, NULL, MH_OK}, {14, 7, NULL, MH_OK},
+                          {21, 10, NULL, MH_OK}};
+    pthread_t th[4];
+    for (int k = 0; k < 4; k++)
+        ck_assert_int_eq(pthread_create(&th[k], NULL, encode_thread, &jobs[k]), 0);
+    for (int k = 0; k < 4; k++) {
+        pthread_join(th[k], NULL);
+        ck_assert_int_eq(jobs[k].st, MH_OK);
+        ck_assert_uint_eq(mh_evframe_nevents(jobs[k].f), jobs[k].n);
+        ck_assert_msg(mh_evwriter_write_frame(w, jobs[k].f, err, sizeof err) == MH_OK, "%s", err);
+        mh_evframe_free(jobs[k].f);
+    }
+    for (uint64_t i = 31; i < 36; i++) { /* and one by one again: 4 + 1 */
+        mhT_fill(ev, i, mhT_nd(i), mhT_nj(i));
+        ck_assert_int_eq(mh_evwriter_write(w, ev, err, sizeof err), MH_OK);
+    }
+    ck_assert_msg(mh_evwriter_close(w, err, sizeof err) == MH_OK, "%s", err);
+
+    mh_evreader *r = NULL;
+    ck_assert_int_eq(mh_evreader_open(path, 0, &r, err, sizeof err), MH_OK);
+    ck_assert_uint_eq(mh_evreader_info(r)->nclusters, 7);
+    static const uint32_t nev[7] = {3, 10, 1, 7, 10, 4, 1};
+    uint64_t first = 0;
+    for (uint32_t c = 0; c < 7; c++) {
+        uint32_t n = 0;
+        uint64_t f0 = 0;
+        ck_assert_int_eq(mh_evreader_cluster_at(r, c, NULL, NULL, &n, &f0), MH_OK);
+        ck_assert_uint_eq(n, nev[c]);
+        ck_assert_uint_eq(f0, first);
+        first += n;
+    }
+    ck_assert_int_eq(mh_evreader_cluster_at(r, 7, NULL, NULL, NULL, NULL), MH_INVALID);
+    mh_evreader_close(r);
+    check_standard(path, 36, 0);
+
+    mh_evframe *f = NULL;
+    ck_assert_int_eq(mh_evframe_encode(&ev, 0, 0, &f, err, sizeof err), MH_INVALID);
+    mhT_fill(ev, 0, 20001, 0);
+    ck_assert_int_eq(mh_evframe_encode(&ev, 1, 0, &f, err, sizeof err), MH_INVALID);
+    ck_assert_ptr_null(f);
+    mh_evframe_free(NULL);
+    mh_rawevent_free(ev);
+}
+END_TEST
+
 START_TEST(metadata_set_get_validate)
 {
     mh_evmeta *m = mh_evmeta_create();
@@ -507,6 +587,7 @@ int main(void)
     tcase_add_test(tc, empty_file);
     tcase_add_test(tc, seek_to_any_event);
     tcase_add_test(tc, cluster_api_decodes_on_other_threads);
+    tcase_add_test(tc, parallel_frames_round_trip);
     tcase_add_test(tc, metadata_set_get_validate);
     tcase_add_test(tc, metadata_unknown_types_skipped);
     tcase_add_test(tc, crc32c_known_values);
