@@ -184,6 +184,8 @@ int mh_cmd_devices(int argc, char **argv)
     if (compile && !mh_ocl_kernel_source(kernel))
         return mh_cli_usage_error("devices", "--kernel: no embedded kernel source '%s'", kernel);
 
+    if (mh_ocl_fault_env_error())
+        return mh_cli_fail(MH_CONFIG, mh_ocl_fault_env_error());
     char err[4096];
     mh_ocl_selector sel;
     mh_ocl_selector_init(&sel);

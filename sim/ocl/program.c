@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/mh_hash.h"
+#include "ocl/mh_ocl_internal.h"
 
 /* A cache entry: a 32-byte header, then the program binary as the driver
  * returned it. All integers little-endian.
@@ -460,6 +461,11 @@ mh_status mh_ocl_program_build(mh_ocl_device *dev, const mh_ocl_build_opts *opts
         if (len == 0) {
             free(bin);
             return mh_fail(err, errlen, MH_FORMAT, "%s: empty program binary", opts->binary_path);
+        }
+        char why[512];
+        if (mh__ocl_binary_check(bin, len, why, sizeof why) != MH_OK) {
+            free(bin);
+            return mh_fail(err, errlen, MH_CORRUPT, "%s: %s", opts->binary_path, why);
         }
         st = mh__from_binary(dev, bin, len, opts->options, prog, err, errlen);
         free(bin);
