@@ -154,6 +154,13 @@ void mh_ocl_selector_init(mh_ocl_selector *sel);
 mh_status mh_ocl_selector_parse(const char *text, mh_ocl_selector *sel, char *err,
                                 size_t errlen);
 
+/* Sets one key from its value as text, the way a config's
+ * `device: {type: gpu, index: 0, name: A100}` map is applied key by key
+ * (index given as its decimal text). Same checks as the string form;
+ * MH_INVALID leaves *sel untouched. */
+mh_status mh_ocl_selector_set(mh_ocl_selector *sel, const char *key, const char *value,
+                              char *err, size_t errlen);
+
 /* Formats a selector back into the string form; omits keys at their default
  * except type ("type=any" for the default selector). Returns buf. */
 char *mh_ocl_selector_format(const mh_ocl_selector *sel, char *buf, size_t len);

@@ -32,6 +32,59 @@ static mh_status mh__parse_type(const char *v, size_t n, mh_ocl_type *t)
     return MH_INVALID;
 }
 
+/* Sets one key from a value of vlen bytes; the reason goes into err without
+ * context (the callers add it). */
+static mh_status mh__selector_set(mh_ocl_selector *s, const char *key, size_t klen,
+                                  const char *v, size_t vlen, char *err, size_t errlen)
+{
+    if (vlen == 0)
+        return mh_fail(err, errlen, MH_INVALID, "empty value for '%.*s'", (int)klen, key);
+    if (klen == 4 && !strncmp(key, "type", 4)) {
+        if (mh__parse_type(v, vlen, &s->type) != MH_OK)
+            return mh_fail(err, errlen, MH_INVALID,
+                           "type must be any, gpu, accelerator, cpu or custom, got '%.*s'",
+                           (int)vlen, v);
+    } else if (klen == 5 && !strncmp(key, "index", 5)) {
+        char num[16];
+        unsigned long long x = 0;
+        char *e = NULL;
+        bool ok = vlen < sizeof num;
+        if (ok) {
+            memcpy(num, v, vlen);
+            num[vlen] = '\0';
+            errno = 0;
+            x = strtoull(num, &e, 10);
+            ok = num[0] >= '0' && num[0] <= '9' && !*e && !errno && x <= 65535;
+        }
+        if (!ok)
+            return mh_fail(err, errlen, MH_INVALID,
+                           "index must be an integer in [0, 65535], got '%.*s'", (int)vlen, v);
+        s->index = (unsigned)x;
+    } else if (klen == 4 && !strncmp(key, "name", 4)) {
+        if (vlen >= sizeof s->name)
+            return mh_fail(err, errlen, MH_INVALID, "name too long (%zu bytes)", vlen);
+        memcpy(s->name, v, vlen);
+        s->name[vlen] = '\0';
+    } else {
+        return mh_fail(err, errlen, MH_INVALID, "unknown key '%.*s' (keys: type, index, name)",
+                       (int)klen, key);
+    }
+    return MH_OK;
+}
+
+mh_status mh_ocl_selector_set(mh_ocl_selector *sel, const char *key, const char *value,
+                              char *err, size_t errlen)
+{
+    if (!key || !value)
+        return mh_fail(err, errlen, MH_INVALID, "device selector: missing key or value");
+    mh_ocl_selector s = *sel;
+    mh_status st = mh__selector_set(&s, key, strlen(key), value, strlen(value), err, errlen);
+    if (st != MH_OK)
+        return mh_fail_prefix(err, errlen, st, "device selector: ");
+    *sel = s;
+    return MH_OK;
+}
+
 mh_status mh_ocl_selector_parse(const char *text, mh_ocl_selector *sel, char *err,
                                 size_t errlen)
 {
@@ -39,7 +92,7 @@ mh_status mh_ocl_selector_parse(const char *text, mh_ocl_selector *sel, char *er
     mh_ocl_selector_init(&s);
     if (!text || !*text)
         return mh_fail(err, errlen, MH_INVALID, "empty device selector");
-    bool seen_type = false, seen_index = false, seen_name = false;
+    unsigned seen = 0; /* bit per key: type, index, name */
     const char *p = text;
     for (;;) {
         const char *end = strchr(p, ',');
@@ -50,62 +103,20 @@ mh_status mh_ocl_selector_parse(const char *text, mh_ocl_selector *sel, char *er
                            "device selector '%s': expected key=value, got '%.*s'", text,
                            (int)len, p);
         size_t klen = (size_t)(eq - p);
-        const char *v = eq + 1;
-        size_t vlen = len - klen - 1;
-        if (vlen == 0)
-            return mh_fail(err, errlen, MH_INVALID, "device selector '%s': empty value for '%.*s'",
+        unsigned bit = klen == 4 && !strncmp(p, "type", 4)    ? 1u
+                       : klen == 5 && !strncmp(p, "index", 5) ? 2u
+                       : klen == 4 && !strncmp(p, "name", 4)  ? 4u
+                                                              : 0u;
+        if (seen & bit)
+            return mh_fail(err, errlen, MH_INVALID, "device selector '%s': key '%.*s' given twice",
                            text, (int)klen, p);
-        if (klen == 4 && !strncmp(p, "type", 4)) {
-            if (seen_type)
-                goto repeated;
-            seen_type = true;
-            if (mh__parse_type(v, vlen, &s.type) != MH_OK)
-                return mh_fail(err, errlen, MH_INVALID,
-                               "device selector '%s': type must be any, gpu, accelerator, cpu "
-                               "or custom, got '%.*s'",
-                               text, (int)vlen, v);
-        } else if (klen == 5 && !strncmp(p, "index", 5)) {
-            if (seen_index)
-                goto repeated;
-            seen_index = true;
-            char num[16];
-            unsigned long long x = 0;
-            char *e = NULL;
-            bool ok = vlen < sizeof num;
-            if (ok) {
-                memcpy(num, v, vlen);
-                num[vlen] = '\0';
-                errno = 0;
-                x = strtoull(num, &e, 10);
-                ok = num[0] >= '0' && num[0] <= '9' && !*e && !errno && x <= 65535;
-            }
-            if (!ok)
-                return mh_fail(err, errlen, MH_INVALID,
-                               "device selector '%s': index must be an integer in [0, 65535], "
-                               "got '%.*s'",
-                               text, (int)vlen, v);
-            s.index = (unsigned)x;
-        } else if (klen == 4 && !strncmp(p, "name", 4)) {
-            if (seen_name)
-                goto repeated;
-            seen_name = true;
-            if (vlen >= sizeof s.name)
-                return mh_fail(err, errlen, MH_INVALID, "device selector '%s': name too long",
-                               text);
-            memcpy(s.name, v, vlen);
-            s.name[vlen] = '\0';
-        } else {
-            return mh_fail(err, errlen, MH_INVALID,
-                           "device selector '%s': unknown key '%.*s' (keys: type, index, name)",
-                           text, (int)klen, p);
-        }
+        seen |= bit;
+        mh_status st = mh__selector_set(&s, p, klen, eq + 1, len - klen - 1, err, errlen);
+        if (st != MH_OK)
+            return mh_fail_prefix(err, errlen, st, "device selector '%s': ", text);
         if (!end)
             break;
         p = end + 1;
-        continue;
-    repeated:
-        return mh_fail(err, errlen, MH_INVALID, "device selector '%s': key '%.*s' given twice",
-                       text, (int)klen, p);
     }
     *sel = s;
     return MH_OK;

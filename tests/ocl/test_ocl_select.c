@@ -135,6 +135,26 @@ START_TEST(selector_parse_bad)
 }
 END_TEST
 
+START_TEST(selector_set_from_config_keys)
+{
+    mh_ocl_selector s;
+    mh_ocl_selector_init(&s);
+    char err[256];
+    ck_assert_int_eq(mh_ocl_selector_set(&s, "type", "accelerator", err, sizeof err), MH_OK);
+    ck_assert_int_eq(mh_ocl_selector_set(&s, "index", "2", err, sizeof err), MH_OK);
+    ck_assert_int_eq(mh_ocl_selector_set(&s, "name", "Alveo U250", err, sizeof err), MH_OK);
+    ck_assert_int_eq(s.type, MH_OCL_ACCELERATOR);
+    ck_assert_uint_eq(s.index, 2);
+    ck_assert_str_eq(s.name, "Alveo U250");
+    ck_assert_int_eq(mh_ocl_selector_set(&s, "vendor", "x", err, sizeof err), MH_INVALID);
+    ck_assert_str_eq(err, "device selector: unknown key 'vendor' (keys: type, index, name)");
+    ck_assert_int_eq(mh_ocl_selector_set(&s, "index", "two", err, sizeof err), MH_INVALID);
+    ck_assert_int_eq(mh_ocl_selector_set(&s, "type", "", err, sizeof err), MH_INVALID);
+    ck_assert_uint_eq(s.index, 2);
+    ck_assert_int_eq(s.type, MH_OCL_ACCELERATOR);
+}
+END_TEST
+
 START_TEST(selector_env_override)
 {
     mh_ocl_selector s;
@@ -394,6 +414,7 @@ int main(void)
                         (int)(sizeof good_selectors / sizeof good_selectors[0]));
     tcase_add_loop_test(tc, selector_parse_bad, 0,
                         (int)(sizeof bad_selectors / sizeof bad_selectors[0]));
+    tcase_add_test(tc, selector_set_from_config_keys);
     tcase_add_test(tc, selector_env_override);
     tcase_add_loop_test(tc, select_from_fake_node, 0, (int)(sizeof picks / sizeof picks[0]));
     tcase_add_test(tc, select_no_match_message);
