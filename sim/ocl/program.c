@@ -486,17 +486,26 @@ mh_status mh_ocl_program_build(mh_ocl_device *dev, const mh_ocl_build_opts *opts
     bool use_cache = !opts->no_cache;
     if (use_cache) {
         char base[3900], why[256];
-        if (opts->cache_dir)
-            snprintf(base, sizeof base, "%s", opts->cache_dir);
-        else if (mh_ocl_cache_dir(base, sizeof base, why, sizeof why) != MH_OK) {
+        if (opts->cache_dir) {
+            if (snprintf(base, sizeof base, "%s", opts->cache_dir) >= (int)sizeof base) {
+                mh__note(info, "cache off: cache directory path too long");
+                use_cache = false;
+            }
+        } else if (mh_ocl_cache_dir(base, sizeof base, why, sizeof why) != MH_OK) {
             mh__note(info, "cache off: %s", why);
             use_cache = false;
         }
         if (use_cache) {
             info->key = mh_ocl_cache_key(mh_ocl_device_get_info(dev), opts->options, opts->source);
-            snprintf(dir, sizeof dir, "%s/ocl", base);
-            snprintf(info->cache_path, sizeof info->cache_path, "%s/%s-%016llx.clbin", dir, name,
-                     (unsigned long long)info->key);
+            int n1 = snprintf(dir, sizeof dir, "%s/ocl", base);
+            int n2 = snprintf(info->cache_path, sizeof info->cache_path, "%s/%s-%016llx.clbin",
+                              dir, name, (unsigned long long)info->key);
+            if (n1 < 0 || n1 >= (int)sizeof dir || n2 < 0 ||
+                n2 >= (int)sizeof info->cache_path) {
+                info->cache_path[0] = '\0';
+                mh__note(info, "cache off: cache path too long");
+                use_cache = false;
+            }
         }
     }
 

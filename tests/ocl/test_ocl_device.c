@@ -311,7 +311,7 @@ START_TEST(corrupt_and_missing_binary_files)
     memset(xcl, 0xff, sizeof xcl);
     memcpy(xcl, "xclbin2", 8);
     for (int i = 0; i < 8; i++)
-        xcl[304 + i] = (unsigned char)(4096 >> (8 * i));
+        xcl[304 + i] = (unsigned char)((uint64_t)4096 >> (8 * i));
     path_in_tmp(path, sizeof path, "facile.xclbin");
     write_file(path, xcl, sizeof xcl);
     ck_assert_int_eq(mh_ocl_program_build(dev, &b, &prog, NULL, err, sizeof err), MH_CORRUPT);
