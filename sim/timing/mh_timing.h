@@ -71,6 +71,13 @@ void mh_timing_free(mh_timing *t);
 void mh_timing_begin(mh_timing *t);
 void mh_timing_end(mh_timing *t);
 
+/* The same with explicit clock readings (mh_now_ns() and process CPU ns, as
+ * of clock_gettime(CLOCK_PROCESS_CPUTIME_ID)): for a caller that already read
+ * the clocks, for tests and for rebuilding a report from recorded numbers.
+ * (Addition to the original contract.) */
+void mh_timing_begin_at(mh_timing *t, uint64_t wall_ns, uint64_t process_cpu_ns);
+void mh_timing_end_at(mh_timing *t, uint64_t wall_ns, uint64_t process_cpu_ns);
+
 /* One module call phase. path is the index of the path on whose behalf the
  * module ran (the first path that needed it), or -1 (end paths count as
  * paths too). For MH_PHASE_WAIT cpu_ns is 0. */
