@@ -322,9 +322,15 @@ typedef struct mh__print_ctx {
     const mh_report *b, *n;
 } mh__print_ctx;
 
-static void mh__print_only(FILE *out, int w, const mh__rentry *b, const mh__rentry *n)
+/* A row for a name present in one run only: its values in that run's
+ * columns ("-" in the other), and a note. cpu=false shows real time only
+ * (paths). */
+static void mh__print_only(FILE *out, int w, const mh__rentry *b, const mh__rentry *n, int cpu)
 {
-    fprintf(out, "  %-*s  %s\n", w, b ? b->name : n->name,
+    const mh__rentry *e = b ? b : n;
+    char v[32];
+    snprintf(v, sizeof v, "%.3f", cpu ? e->cpu_ms : e->real_ms);
+    fprintf(out, "  %-*s %10s %10s %10s %8s   %s\n", w, e->name, b ? v : "-", b ? "-" : v, "", "",
             b ? "(only in base)" : "(only in new)");
 }
 
@@ -333,7 +339,7 @@ static void mh__print_module(const mh__rentry *b, const mh__rentry *n, void *vct
     mh__print_ctx *c = vctx;
     char p1[32], p2[32];
     if (!b || !n) {
-        mh__print_only(c->out, c->w, b, n);
+        mh__print_only(c->out, c->w, b, n, 1);
         return;
     }
     fprintf(c->out, "  %-*s %10.3f %10.3f %+10.3f %8s   %10.3f %10.3f %8s\n", c->w, b->name,
@@ -352,7 +358,7 @@ static void mh__print_path(const mh__rentry *b, const mh__rentry *n, void *vctx)
     mh__print_ctx *c = vctx;
     char p1[32];
     if (!b || !n) {
-        mh__print_only(c->out, c->w, b, n);
+        mh__print_only(c->out, c->w, b, n, 0);
         return;
     }
     double rb = mh__rate(b->accepted, c->b), rn = mh__rate(n->accepted, c->n);
@@ -366,7 +372,7 @@ static void mh__print_group(const mh__rentry *b, const mh__rentry *n, void *vctx
     mh__print_ctx *c = vctx;
     char p1[32];
     if (!b || !n) {
-        mh__print_only(c->out, c->w, b, n);
+        mh__print_only(c->out, c->w, b, n, 1);
         return;
     }
     fprintf(c->out, "  %-*s %10.3f %10.3f %+10.3f %8s   %7.2f %7.2f   %7.2f %7.2f\n", c->w,

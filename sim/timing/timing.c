@@ -603,7 +603,8 @@ static mh_status mh__merge(const mh_timing *t, mh__merged *m)
             memcpy(m->lat + m->nlat, c->v, c->n * sizeof *c->v);
             m->nlat += c->n;
         }
-        memcpy(m->counters + m->ncounters, s->counters, s->ncounters * sizeof *s->counters);
+        if (s->ncounters)
+            memcpy(m->counters + m->ncounters, s->counters, s->ncounters * sizeof *s->counters);
         m->ncounters += s->ncounters;
     }
     qsort(m->lat, m->nlat, sizeof *m->lat, mh__cmp_u64);
