@@ -98,7 +98,11 @@ void mh_timing_event(mh_timing *t, mh_event_outcome outcome, uint64_t latency_ns
  * report under that module. name must be a string literal or outlive t. */
 void mh_timing_count(mh_timing *t, size_t module, const char *name, uint64_t delta);
 
-/* The readable report (modules sorted by time, paths with accept counts and
+/* The reports merge every thread's records: call them after the event loop
+ * ended (every record call has returned). Definitions (per event = per
+ * event read, fractions, percentiles) in sim/timing/README.md.
+ *
+ * The readable report (modules sorted by time, paths with accept counts and
  * rates, groups with fractions, latency percentiles, throughput). */
 void mh_timing_report_text(const mh_timing *t, FILE *out);
 
@@ -108,7 +112,8 @@ void mh_timing_report_text(const mh_timing *t, FILE *out);
 mh_status mh_timing_report_json(const mh_timing *t, const char *path, const char *config_yaml,
                                 const char *input, char *err, size_t errlen);
 
-/* Totals, for tests and the CLI's exit status. */
+/* Totals, for tests and the CLI's exit status. Safe to call at any time,
+ * also while workers record (e.g. for a progress line). */
 typedef struct mh_timing_totals {
     uint64_t accepted, rejected, failed;
     double wall_s;
