@@ -399,6 +399,15 @@ START_TEST(overrides_apply_before_checks)
     ck_assert_ptr_nonnull(strstr(dump, "plugin: hcal_facile"));
     ck_assert_ptr_null(strstr(dump, "hcal_mahi"));
     ck_assert_ptr_nonnull(strstr(dump, "prescale: 7"));
+    /* the dump is a menu again, the same one, without the overrides */
+    mh_menu *again = NULL;
+    ck_assert_int_eq(load_text(dump, NULL, 0, &again, err, sizeof err, NULL), MH_OK);
+    ck_assert_int_eq(again->threads, 4);
+    ck_assert_str_eq(again->input, "x.mhe");
+    ck_assert_uint_eq(again->npaths, 2);
+    ck_assert_uint_eq(again->paths[1].prescale, 7);
+    ck_assert_str_eq(mh_menu_find_module(again, "hbheReco")->plugin, "hcal_facile");
+    mh_menu_free(again);
     free(dump);
     mh_menu_free(m);
 }
