@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ml/mh_facile.h"
@@ -239,20 +240,29 @@ static void remove_tmpdir(void)
     rmdir(tmpdir);
 }
 
-static void write_model(const char *config, const float *w, size_t nw)
+/* Writes config.yaml and 1/weights.bin into tmpdir; 0 on success. */
+static int write_model_files(const char *config, const float *w, size_t nw)
 {
     char p[128];
     snprintf(p, sizeof p, "%s/config.yaml", tmpdir);
     FILE *f = fopen(p, "w");
-    ck_assert_ptr_nonnull(f);
+    if (!f)
+        return -1;
     fputs(config, f);
     fclose(f);
     snprintf(p, sizeof p, "%s/1/weights.bin", tmpdir);
     f = fopen(p, "wb");
-    ck_assert_ptr_nonnull(f);
+    if (!f)
+        return -1;
     /* little-endian on disk; the test hosts are little-endian */
-    ck_assert_uint_eq(fwrite(w, sizeof(float), nw, f), nw);
+    size_t put = fwrite(w, sizeof(float), nw, f);
     fclose(f);
+    return put == nw ? 0 : -1;
+}
+
+static void write_model(const char *config, const float *w, size_t nw)
+{
+    ck_assert_int_eq(write_model_files(config, w, nw), 0);
 }
 
 #define HEAD                                                                                   \
@@ -352,8 +362,84 @@ START_TEST(loader_rejects_bad_numbers)
 }
 END_TEST
 
-int main(void)
+/* ---- benchmark mode -----------------------------------------------------
+ * `test_facile --bench [NCHANNELS]`: writes a random model with the FACILE
+ * architecture (46-50-30-20-10-5-1, BatchNorm first) to a temporary
+ * repository, and times one-thread forward passes over a batch of
+ * NCHANNELS rows (an event's HBHE channels). Prints; asserts nothing. */
+static int bench(long n)
 {
+    static const char cfg[] =
+        "name: facile_bench\nplatform: minihlt_dense\nmax_batch_size: 0\n"
+        "input:\n  - {name: input__0, data_type: TYPE_FP32, dims: [-1, 46]}\n"
+        "output:\n  - {name: output__0, data_type: TYPE_FP32, dims: [-1, 1]}\n"
+        "layers:\n  - {type: batchnorm, name: bn0, units: 46, eps: 0.001}\n"
+        "  - {type: dense, name: d1, units: 50, activation: relu}\n"
+        "  - {type: dense, name: d2, units: 30, activation: relu}\n"
+        "  - {type: dense, name: d3, units: 20, activation: relu}\n"
+        "  - {type: dense, name: d4, units: 10, activation: relu}\n"
+        "  - {type: dense, name: d5, units: 5, activation: relu}\n"
+        "  - {type: dense, name: out, units: 1, activation: relu}\n";
+    const int widths[] = {46, 50, 30, 20, 10, 5, 1};
+    size_t nw = 4 * 46;
+    for (int i = 1; i < 7; i++)
+        nw += (size_t)widths[i] * (size_t)widths[i - 1] + (size_t)widths[i];
+    float *w = malloc(nw * sizeof(float));
+    float *in = malloc(sizeof(float) * (size_t)n * MH_FACILE_NFEAT);
+    float *out = malloc(sizeof(float) * (size_t)n);
+    if (!w || !in || !out)
+        return 1;
+    srand(7);
+    for (size_t i = 0; i < nw; i++)
+        w[i] = (float)rand() / (float)RAND_MAX - 0.5f;
+    for (size_t i = 46; i < 92; i++) /* variances */
+        w[i] = 1.0f + w[i];
+    for (size_t i = 0; i < (size_t)n * MH_FACILE_NFEAT; i++)
+        in[i] = (float)(rand() % 1000) / 10.0f;
+    snprintf(tmpdir, sizeof tmpdir, "%s", "/tmp/mh_facile_XXXXXX");
+    char p[128], err[512];
+    if (!mkdtemp(tmpdir))
+        return 1;
+    snprintf(p, sizeof p, "%s/1", tmpdir);
+    mkdir(p, 0755);
+    if (write_model_files(cfg, w, nw) != 0)
+        return 1;
+    mh_facile *m = NULL;
+    mh_status st = mh_facile_load(tmpdir, 1, &m, err, sizeof err);
+    remove_tmpdir();
+    if (st != MH_OK) {
+        fprintf(stderr, "test_facile: %s\n", err);
+        return 1;
+    }
+    size_t ws = mh_facile_workspace_size(m);
+    void *work = malloc(ws);
+    int reps = (int)(2000000 / n) + 3;
+    mh_facile_forward(m, in, (size_t)n, out, work, ws, NULL, 0); /* warm up */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int r = 0; r < reps; r++)
+        mh_facile_forward(m, in, (size_t)n, out, work, ws, NULL, 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double us = ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) /
+                1e3 / reps;
+    printf("facile: batch of %ld channels: %.1f us per batch, %.1f ns per channel (one thread)\n",
+           n, us, us * 1e3 / (double)n);
+    mh_facile_free(m);
+    free(work);
+    free(w);
+    free(in);
+    free(out);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "--bench") == 0) {
+        long n = argc >= 3 ? strtol(argv[2], NULL, 10) : 8000;
+        if (n <= 0 || n > 10000000)
+            n = 8000;
+        return bench(n);
+    }
     Suite *s = suite_create("facile");
     TCase *tg = tcase_create("golden");
     tcase_add_test(tg, features_match_numpy);
