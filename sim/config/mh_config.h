@@ -49,7 +49,22 @@ const char *mh_cfg_file(const mh_cfg_node *n);
 int mh_cfg_line(const mh_cfg_node *n);
 int mh_cfg_column(const mh_cfg_node *n);
 
-/* Strict scalar conversions. Return MH_PARAM with a detail naming
+/* Key node of the i-th entry of a mapping (a scalar, with its own file,
+ * line and column), NULL if n is not a mapping or i is out of range. Use it
+ * to point an error at a key, e.g. an unknown parameter name. */
+const mh_cfg_node *mh_cfg_key_at(const mh_cfg_node *n, size_t i);
+
+/* Writes "FILE:LINE:COL: " + the printf-style message into err (only the
+ * message if n is NULL) and returns st. */
+mh_status mh_cfg_fail(const mh_cfg_node *n, char *err, size_t errlen, mh_status st,
+                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Strict scalar conversions (YAML 1.2 core schema, see sim/config/README.md):
+ * bool takes true/True/TRUE/false/False/FALSE only (not yes/no/on/off);
+ * int takes a plain [-+]digits, 0x hex or 0o octal integer in int64 range;
+ * double takes plain ints and decimal floats (no .inf/.nan); a quoted
+ * scalar is always a string. The string of mh_cfg_as_string belongs to
+ * the menu.  Return MH_PARAM with a detail naming
  * "FILE:LINE:COL: what: expected TYPE, got 'TEXT'" on a type mismatch.
  * `what` is a label for the message (e.g. "hbheReco.nMaxItersMin"). */
 mh_status mh_cfg_as_bool(const mh_cfg_node *n, const char *what, bool *out, char *err, size_t errlen);

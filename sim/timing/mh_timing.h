@@ -71,6 +71,13 @@ void mh_timing_free(mh_timing *t);
 void mh_timing_begin(mh_timing *t);
 void mh_timing_end(mh_timing *t);
 
+/* The same with explicit clock readings (mh_now_ns() and process CPU ns, as
+ * of clock_gettime(CLOCK_PROCESS_CPUTIME_ID)): for a caller that already read
+ * the clocks, for tests and for rebuilding a report from recorded numbers.
+ * (Addition to the original contract.) */
+void mh_timing_begin_at(mh_timing *t, uint64_t wall_ns, uint64_t process_cpu_ns);
+void mh_timing_end_at(mh_timing *t, uint64_t wall_ns, uint64_t process_cpu_ns);
+
 /* One module call phase. path is the index of the path on whose behalf the
  * module ran (the first path that needed it), or -1 (end paths count as
  * paths too). For MH_PHASE_WAIT cpu_ns is 0. */
@@ -91,7 +98,11 @@ void mh_timing_event(mh_timing *t, mh_event_outcome outcome, uint64_t latency_ns
  * report under that module. name must be a string literal or outlive t. */
 void mh_timing_count(mh_timing *t, size_t module, const char *name, uint64_t delta);
 
-/* The readable report (modules sorted by time, paths with accept counts and
+/* The reports merge every thread's records: call them after the event loop
+ * ended (every record call has returned). Definitions (per event = per
+ * event read, fractions, percentiles) in sim/timing/README.md.
+ *
+ * The readable report (modules sorted by time, paths with accept counts and
  * rates, groups with fractions, latency percentiles, throughput). */
 void mh_timing_report_text(const mh_timing *t, FILE *out);
 
@@ -101,7 +112,8 @@ void mh_timing_report_text(const mh_timing *t, FILE *out);
 mh_status mh_timing_report_json(const mh_timing *t, const char *path, const char *config_yaml,
                                 const char *input, char *err, size_t errlen);
 
-/* Totals, for tests and the CLI's exit status. */
+/* Totals, for tests and the CLI's exit status. Safe to call at any time,
+ * also while workers record (e.g. for a progress line). */
 typedef struct mh_timing_totals {
     uint64_t accepted, rejected, failed;
     double wall_s;
