@@ -129,6 +129,14 @@ typedef struct mh_menu {
 mh_status mh_menu_load(const char *path, const char *const *overrides, size_t noverrides,
                        mh_menu **out, char *err, size_t errlen);
 
+/* Same as mh_menu_load() for a menu held in memory: text[0..len) (need not
+ * be NUL-terminated; copied, the caller keeps it). name stands for the
+ * file in m->file and in every error location. The text must be UTF-8
+ * (MH_CONFIG naming the first bad byte otherwise) and at most 16 MiB. */
+mh_status mh_menu_load_buffer(const char *name, const char *text, size_t len,
+                              const char *const *overrides, size_t noverrides, mh_menu **out,
+                              char *err, size_t errlen);
+
 /* Frees a menu and the document its nodes point into; accepts NULL. */
 void mh_menu_free(mh_menu *m);
 
