@@ -214,7 +214,7 @@ mh_status mh_ocl_queue_create(mh_ocl_device *dev, bool profiling, cl_command_que
 extern const char mh_kernel_selftest[];
 
 /* Looks an embedded program source up by NAME ("selftest", "facile",
- * "mahi"; a program may join several kernels/*.cl files, see kernels.c);
+ * "mahi"; a program may join several sources under kernels/, see kernels.c);
  * NULL if unknown. Static string. */
 const char *mh_ocl_kernel_source(const char *name);
 
