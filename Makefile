@@ -161,3 +161,4 @@ clean:
 	rm -rf $(BUILD) build
 
 -include $(shell find $(BUILD)/obj $(BUILD)/gen -name '*.d' 2>/dev/null)
+include tests/fuzz/fuzz.mk
