@@ -249,7 +249,7 @@ static void mh__execute(mh__instance *ins, mh__job *first, size_t njobs, size_t 
         j->next = NULL;
         j->st = st;
         if (st != MH_OK)
-            snprintf(j->err, sizeof j->err, "%s backend: %s", m->backend->name,
+            snprintf(j->err, sizeof j->err, "%.32s backend: %.200s", m->backend->name,
                      err[0] ? err : mh_strerror(st));
         j->t_end = t3;
         j->compute_input_ns = t1 - t0;

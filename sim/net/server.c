@@ -682,7 +682,6 @@ static mh_status mh__listen(mh_server *s, char *err, size_t errlen)
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, MH__CONN_MEMORY, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, 60, NULL},
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mh__mhd_log, s},
-        {MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL},
         {s->o.threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
          (intptr_t)s->o.threads, NULL},
         {MHD_OPTION_END, 0, NULL},
