@@ -44,6 +44,7 @@ typedef struct ocl_mod {
     mh_facile *model;
     mh_ocl_facile *facile;
     mh_ocl_mahi *mahi;
+    bool profile;
     unsigned nstreams;
     ocl_stream *streams;
 } ocl_mod;
@@ -63,6 +64,8 @@ static const mh_param_def ocl_params[] = {
     {"version", MH_PARAM_INT, "1", "facile: model version (subdirectory)"},
     {"firstSample", MH_PARAM_INT, "0",
      "first digi sample of the 8-sample window (the network's charges, the fit's window)"},
+    {"profile", MH_PARAM_BOOL, "false",
+     "OpenCL profiling: count device_kernel_ns and device_transfer_ns per event"},
 };
 
 static void ocl_destroy(void *vself)
@@ -163,7 +166,9 @@ static mh_status ocl_create(const mh_host *host, mh_module_ctx *ctx, const mh_pa
 
     const char *bin = host->param_string(params, "binary");
     const char *opt = host->param_string(params, "options");
+    self->profile = host->param_bool(params, "profile");
     mh_ocl_run_opts o = {
+        .profiling = self->profile,
         .n_slots = self->nstreams,
         .capacity = OCL_CAPACITY,
         .options = opt[0] ? opt : NULL,
@@ -264,6 +269,12 @@ static mh_status ocl_produce(void *vself, mh_event *ev, char *err, size_t errlen
         memcpy(r->flags, o.flags, n); /* MH_MAHI_FLAG_* == MH_HCAL_RH_* */
     }
     self->host->count(ev, "channels", d->n);
+    if (self->profile) {
+        mh_ocl_timing t = self->backend == BACKEND_FACILE ? mh_ocl_facile_timing(self->facile, s)
+                                                          : mh_ocl_mahi_timing(self->mahi, s);
+        self->host->count(ev, "device_kernel_ns", t.kernel_ns);
+        self->host->count(ev, "device_transfer_ns", t.write_ns + t.read_ns);
+    }
     return self->host->put(ev, "", MH_HCAL_RECHITS_TYPE, r, mh_hcal_product_free, err, errlen);
 }
 

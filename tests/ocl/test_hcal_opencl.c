@@ -89,9 +89,13 @@ static void fh_async_done(mh_async *h, mh_status st, const char *msg)
     ot_done(&((mh_event *)h)->done, st, msg ? msg : "");
 }
 
+static atomic_ulong kernel_ns;
+
 static void fh_count(mh_event *ev, const char *name, uint64_t delta)
 {
-    (void)ev, (void)name, (void)delta;
+    (void)ev;
+    if (!strcmp(name, "device_kernel_ns"))
+        atomic_fetch_add(&kernel_ns, delta);
 }
 
 static mh_host host = {
@@ -188,12 +192,15 @@ static void run_two(void *self, mh_event *ev, bool other_thread)
 START_TEST(mahi_backend_matches_cpu)
 {
     char err[1024] = "";
-    mh_params p = {.kv = {{"backend", "mahi"}, {"device", "{type: any}"}}, .type = type};
+    mh_params p = {.kv = {{"backend", "mahi"}, {"device", "{type: any}"}, {"profile", "true"}},
+                   .type = type};
     void *self = NULL;
     ck_assert_msg(type->create(&host, NULL, &p, &self, err, sizeof err) == MH_OK, "%s", err);
     mh_event ev[2] = {{.stream = 0, .digis = make_digis(3000)},
                       {.stream = 1, .digis = make_digis(1200)}};
+    atomic_store(&kernel_ns, 0);
     run_two(self, ev, true);
+    ck_assert_uint_gt(atomic_load(&kernel_ns), 0); /* profile: true counts device time */
 
     /* hcal_mahi's defaults on the CPU. */
     mh_mahi_config cfg;
