@@ -209,11 +209,11 @@ static mh_status mh__string(mh__ck *c, const mh_cfg_node *map, const char *secti
 
 static mh_status mh__check_process(mh__ck *c, const mh_cfg_node *p)
 {
-    static const char *const keys[] = {"name", "threads", "streams", "on_error"};
+    static const char *const keys[] = {"name", "threads", "streams", "on_error", "time_scale"};
     mh_menu *m = &c->mm->pub;
     mh_status st = mh__section(c, p, "process");
     if (st == MH_OK)
-        st = mh__known_keys(c, p, "process", keys, 4);
+        st = mh__known_keys(c, p, "process", keys, 5);
     if (st == MH_OK)
         st = mh__string(c, p, "process", "name", &m->process_name);
     int64_t threads = 0, streams = 0;
@@ -225,6 +225,17 @@ static mh_status mh__check_process(mh__ck *c, const mh_cfg_node *p)
         return st;
     m->threads = (int)threads;
     m->streams = (int)streams;
+    const mh_cfg_node *ts = mh_cfg_get(p, "time_scale");
+    m->time_scale = 1.0;
+    if (ts) {
+        if ((st = mh_cfg_as_double(ts, "process.time_scale", &m->time_scale, c->err, c->errlen)) !=
+            MH_OK)
+            return st;
+        if (!(m->time_scale > 0 && m->time_scale <= 1000))
+            return mh_cfg_fail(ts, c->err, c->errlen, MH_CONFIG,
+                               "process.time_scale: expected a number in (0, 1000], got %g",
+                               m->time_scale);
+    }
     const char *policy = NULL;
     if ((st = mh__string(c, p, "process", "on_error", &policy)) != MH_OK)
         return st;
@@ -759,6 +770,7 @@ static mh_status mh__load(const char *name, const char *text, size_t len,
     m->file = mm->file;
     m->process_name = "HLT";
     m->on_error = MH_ON_ERROR_SKIP_EVENT;
+    m->time_scale = 1.0;
     m->events = -1;
     m->loop = 1;
 

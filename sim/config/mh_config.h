@@ -105,6 +105,7 @@ typedef struct mh_menu {
     int threads;                  /* 0 = number of cores */
     int streams;                  /* 0 = number of cores */
     mh_on_error on_error;         /* default skip-event */
+    double time_scale;            /* multiplies emulated module costs; default 1 */
 
     /* source */
     const char *input;            /* .mhe path; NULL if none given */
