@@ -7,7 +7,9 @@ Usage:
 
 Output (stdout or -o): a YAML document with `modules:` (one `emulated` module
 per profile entry: distribution, mean_ms, sigma_ms, seed, scale_with,
-scale_ref, produces as the profile says) and `groups:` (the profile's timing
+scale_ref; an entry that `consumes` an earlier module gets `product: LABEL` and
+that module `produces: "-"`, so the framework runs the chain in order and on
+demand) and `groups:` (the profile's timing
 groups), ready to paste into a menu (configs/README.md). With --path NAME it
 also has `paths: {NAME: [every emulated module]}` (the rest of the menu, run
 on every event, as the profile's per-event average assumes). With --into MENU
@@ -36,7 +38,7 @@ NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 TOP_KEYS = {"name", "version", "reference", "calibration", "scale", "seed", "modules"}
 REF_KEYS = {"cpu_ms_per_event", "pileup", "hcal_share"}
 CAL_KEYS = {"mode", "hcal_ms_per_event"}
-MOD_KEYS = {"label", "group", "share", "distribution", "cv", "scale_with", "produces"}
+MOD_KEYS = {"label", "group", "share", "distribution", "cv", "scale_with", "consumes"}
 SHARE_TOL = 1e-6
 
 
@@ -124,8 +126,10 @@ def load_profile(path):
             number(f"{where}.cv", m["cv"], 0)
         elif "cv" in m:
             raise ProfileError(f"{where}.cv: not used by a {m['distribution']} distribution")
-        if "produces" in m and (not isinstance(m["produces"], str) or not m["produces"]):
-            raise ProfileError(f"{where}.produces: expected a non-empty string")
+        if "consumes" in m:
+            c = m["consumes"]
+            if c not in seen or c == label:
+                raise ProfileError(f"{where}.consumes: '{c}' is not an earlier module's label")
     want = 1.0 - float(ref["hcal_share"])
     if abs(total - want) > SHARE_TOL:
         raise ProfileError(f"modules: shares add up to {total:.6f}; with hcal_share "
@@ -167,10 +171,14 @@ def build(prof, scale, total):
         if m["scale_with"] == "pileup":
             r = sig(float(ref["pileup"]))
             p["scale_ref"] = int(r) if r.is_integer() else r
-        if "produces" in m:
-            p["produces"] = m["produces"]
+        if "consumes" in m:
+            p["product"] = m["consumes"]
         modules[m["label"]] = p
         groups.setdefault(m["group"], []).append(m["label"])
+    # A module another one consumes puts its (default-instance) product.
+    for m in prof["modules"]:
+        if "consumes" in m:
+            modules[m["consumes"]]["produces"] = "-"
     return modules, groups
 
 

@@ -21,7 +21,7 @@ prof = yaml.safe_load(open(prof_path))
 load = lambda n: yaml.safe_load(open(f"{tmp}/{n}.yaml"))
 base, small, farm, h30 = load("base"), load("small"), load("farm"), load("h30")
 allowed = {"plugin", "distribution", "mean_ms", "sigma_ms", "seed", "scale_with", "scale_ref",
-           "produces", "fail_every", "async_wait_ms"}
+           "product", "product_type", "produces", "fail_every"}  # the emulated plugin's
 mods = base["modules"]
 assert list(mods) == [m["label"] for m in prof["modules"]], list(mods)
 for label, p in mods.items():
@@ -31,6 +31,12 @@ for label, p in mods.items():
     assert p["mean_ms"] > 0, p
     if p["scale_with"] == "pileup":
         assert p["scale_ref"] == prof["reference"]["pileup"], p
+labels = list(mods)
+for label, p in mods.items():  # a consumed product comes from an earlier producer
+    if "product" in p:
+        assert labels.index(p["product"]) < labels.index(label), (label, p)
+        assert mods[p["product"]].get("produces") == "-", p["product"]
+assert sum("product" in p for p in mods.values()) >= 5
 seeds = [p["seed"] for p in mods.values()]
 assert len(set(seeds)) == len(seeds), "seeds must differ"
 total = lambda d: sum(p["mean_ms"] for p in d["modules"].values())
@@ -78,6 +84,8 @@ bad "unknown key" 's/cv: 0.1, scale_with: none}/cv: 0.1, scale_with: none, colou
     "modules\[17\] \(hltFrameworkAndOutput\): unknown key 'colour'"
 bad "cv on exponential" 's/distribution: exponential,/distribution: exponential, cv: 1,/' \
     "hltBTagging\)\.cv: not used by a exponential"
+bad "consumes a later module" 's/consumes: hltSiPixelRecHits/consumes: hltTaus/' \
+    "hltPixelTracks\)\.consumes: 'hltTaus' is not an earlier module's label"
 bad "bad label" 's/label: hltPFMET/label: "hlt PFMET"/' "is not a name"
 bad "not YAML" 's/^modules:/modules: [/' "not valid YAML"
 check_fails "missing file" 1 "nowhere.yaml: cannot read" "$PY3" "$PM" "$E2E_TMP/nowhere.yaml"
