@@ -72,6 +72,43 @@ assert m['process']['name'] == 'EMU'"
 check_fails "--into twice: duplicate label" 1 "module 'hltRawToDigi' already exists" \
     "$PY3" "$PM" "$PROF" --into "$E2E_TMP/menu.yaml"
 
+# The generated menu runs on the framework's emulated plugin (once that is
+# built): every module runs on every event, tracking is the largest group,
+# and the CPU time is of the order the profile asks (the golden sample's
+# pileup is not 60 and the machine is shared: loose bounds).
+if "$MINIHLT" plugins 2>/dev/null | grep -q "type emulated "; then
+    cat >"$E2E_TMP/base_menu.yaml" <<'EOF2'
+process: {name: PROF, threads: 1, streams: 1}
+source: {input: tests/io/golden-1.0.mhe, loop: 10}
+modules:
+  accept: {plugin: pass}
+paths:
+  HLT_Accept: [accept]
+EOF2
+    check "menu for minihlt run" "$PY3" "$PM" "$PROF" --scale 0.01 --path HLT_RestOfMenu \
+        --into "$E2E_TMP/base_menu.yaml" -o "$E2E_TMP/run_menu.yaml"
+    check "minihlt run on the generated menu" \
+        "$MINIHLT" run "$E2E_TMP/run_menu.yaml" --report "$E2E_TMP/report.json"
+    check "report: every module on every event, tracking largest" "$PY3" - \
+        "$E2E_TMP/report.json" "$E2E_TMP/small.yaml" <<'EOF2'
+import json, sys, yaml
+r = json.load(open(sys.argv[1]))
+prof = yaml.safe_load(open(sys.argv[2]))["modules"]  # scale 0.001
+ev = r["events"]
+assert ev["read"] == ev["processed"] == 120 and ev["failed"] == 0, ev
+calls = {m["label"]: m["calls"] for m in r["modules"]}
+for label in prof:
+    assert calls.get(label) == 120, (label, calls.get(label))
+fr = {g["name"]: g["cpu_fraction"] for g in r["groups"]}
+assert max(fr, key=fr.get) == "tracking", fr
+cpu = sum(m["cpu_ms_per_event"] for m in r["modules"] if m["label"] in prof)
+want = 10 * sum(p["mean_ms"] for p in prof.values())
+assert 0.3 * want < cpu < 3 * want, (cpu, want)
+EOF2
+else
+    echo "# SKIP minihlt run of the generated menu: no emulated plugin in this build"
+fi
+
 # Broken profiles, each with the culprit named.
 bad() { # NAME SED-EXPR REGEX
     sed "$2" "$PROF" >"$E2E_TMP/bad.yaml"
