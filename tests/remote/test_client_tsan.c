@@ -671,6 +671,57 @@ START_TEST(shutdown_completes_pending)
 }
 END_TEST
 
+static int count_threads(void)
+{
+    int n = 0;
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "Threads: %d", &n) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return n;
+}
+
+/* Two clients share the one I/O thread; closing one (with a request stuck
+ * on a hung server) cancels only its own request. */
+START_TEST(clients_share_one_io_thread)
+{
+    tsrv *s = tsrv_start(M_OK);
+    char url[64];
+    int fd = hung_socket(url, sizeof url);
+    const char *hung[] = {url};
+    const char *good[] = {s->url};
+    int t0 = count_threads();
+    mh_client *a = make_client(hung, 1, 5000, 0, 0, false);
+    int t1 = count_threads();
+    mh_client *b = make_client(good, 1, 2000, 0, 0, false);
+    ck_assert_int_eq(t1, t0 + 1);
+    ck_assert_int_eq(count_threads(), t1);
+    fill_inputs(2);
+    static slot sa;
+    waiter_reset(&W);
+    sa = (slot){&W, 0};
+    ck_assert(mh_client_infer(a, IN[0], ROWS, COLS, OUT[0], ROWS, on_done, &sa, NULL, 0) == MH_OK);
+    mh_client_free(a);
+    ck_assert_int_eq(W.done, 1);
+    ck_assert_int_eq(W.res[0].status, MH_NET);
+    static waiter w2;
+    static slot sb;
+    waiter_reset(&w2);
+    sb = (slot){&w2, 1};
+    ck_assert(mh_client_infer(b, IN[1], ROWS, COLS, OUT[1], ROWS, on_done, &sb, NULL, 0) == MH_OK);
+    wait_for(&w2, 1);
+    ck_assert_msg(w2.res[1].status == MH_OK, "%s", w2.res[1].msg);
+    check_outputs(1);
+    mh_client_free(b);
+    close(fd);
+    tsrv_stop(s); /* joins the server's listening thread, counted in t0 */
+    ck_assert_int_eq(count_threads(), t0 - 1);
+}
+END_TEST
+
 START_TEST(bad_config_and_arguments)
 {
     char err[256];
@@ -813,6 +864,7 @@ int main(void)
     tcase_add_loop_test(tw, faults_fail_over_or_fail, 0, (int)(sizeof FAULTS / sizeof FAULTS[0]));
     tcase_add_test(tw, server_killed_mid_run);
     tcase_add_test(tw, shutdown_completes_pending);
+    tcase_add_test(tw, clients_share_one_io_thread);
     tcase_add_test(tw, bad_config_and_arguments);
     suite_add_tcase(s, tw);
     TCase *td = tcase_create("decode");
