@@ -259,9 +259,9 @@ static int mh__run_one(const char *exe, const mh__study_opts *o, mh_study_run *r
     pid_t server = -1;
     int rc = 1;
 
-    snprintf(run->report, sizeof run->report, "%s/%s.json", o->outdir, run->name);
-    snprintf(txt_path, sizeof txt_path, "%s/%s.txt", o->outdir, run->name);
-    snprintf(log_path, sizeof log_path, "%s/%s.server.log", o->outdir, run->name);
+    snprintf(run->report, sizeof run->report, "%.3000s/%.63s.json", o->outdir, run->name);
+    snprintf(txt_path, sizeof txt_path, "%.3000s/%.63s.txt", o->outdir, run->name);
+    snprintf(log_path, sizeof log_path, "%.3000s/%.63s.server.log", o->outdir, run->name);
     if (run->kind == MH_STUDY_REMOTE &&
         mh__server_start(exe, o, log_path, &server, url, sizeof url) != 0)
         return 1;
@@ -450,6 +450,8 @@ int mh_cmd_study(int argc, char **argv)
     if (optind != argc - 1)
         return mh_cli_usage_error("study", "expected one menu file (CONFIG)");
     o.config = argv[optind];
+    if (strlen(o.outdir) > 3000)
+        return mh_cli_usage_error("study", "--output: path too long");
     if (access(o.config, R_OK) != 0)
         return mh_cli_usage_error("study", "%s: %s", o.config, strerror(errno));
 
@@ -477,8 +479,8 @@ int mh_cmd_study(int argc, char **argv)
     }
 
     char summary[PATH_MAX], table[PATH_MAX];
-    snprintf(summary, sizeof summary, "%s/summary.json", o.outdir);
-    snprintf(table, sizeof table, "%s/summary.txt", o.outdir);
+    snprintf(summary, sizeof summary, "%.3000s/summary.json", o.outdir);
+    snprintf(table, sizeof table, "%.3000s/summary.txt", o.outdir);
     FILE *tf = fopen(table, "w");
     if (!tf) {
         curl_global_cleanup();

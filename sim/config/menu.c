@@ -539,6 +539,12 @@ static bool mh__fy_null(struct fy_node *n)
 /* Sets the value at a.b.c in the document, creating missing mappings. */
 static mh_status mh__apply_override(mh__menu *mm, const char *text, char *err, size_t errlen)
 {
+    /* The value goes through libfyaml too, which can loop on invalid UTF-8
+     * (found by tests/fuzz/fuzz_menu: corpus/menu/timeout-set-utf8). */
+    size_t bad;
+    if (!mh_utf8_check(text, strlen(text), &bad))
+        return mh_fail(err, errlen, MH_CONFIG, "--set: not valid UTF-8 (byte 0x%02x at offset %zu)",
+                       (unsigned char)text[bad], bad);
     const char *eq = strchr(text, '=');
     bool ok = eq && eq != text && text[0] != '.' && eq[-1] != '.';
     for (const char *s = text; ok && s < eq; s++)

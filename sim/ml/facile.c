@@ -621,10 +621,12 @@ size_t mh_facile_workspace_size(const mh_facile *m)
  * accumulators (GCC vector extensions: 2 x 8 floats per row); each step
  * broadcasts one input and does one multiply-add per accumulator against a
  * 64-byte aligned row of the transposed weights. On x86-64 the function is
- * also compiled for x86-64-v3 (AVX2 + FMA) and picked at load time. */
+ * also compiled for x86-64-v3 (AVX2 + FMA) and picked at load time (not under
+ * the sanitizers: an ifunc resolver runs before their runtime is up). */
 typedef float v8sf __attribute__((vector_size(32)));
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) \
+    && !defined(__SANITIZE_THREAD__)
 #define MH__CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define MH__CLONES

@@ -213,7 +213,9 @@ mh_status mh_ocl_queue_create(mh_ocl_device *dev, bool profiling, cl_command_que
 /* Embedded kernel sources (sim/ocl/kernels/NAME.cl, generated at build). */
 extern const char mh_kernel_selftest[];
 
-/* Looks an embedded kernel source up by NAME; NULL if unknown. */
+/* Looks an embedded program source up by NAME ("selftest", "facile",
+ * "mahi"; a program may join several sources under kernels/, see kernels.c);
+ * NULL if unknown. Static string. */
 const char *mh_ocl_kernel_source(const char *name);
 
 /* Names of the embedded kernel sources, NULL-terminated. */

@@ -91,6 +91,20 @@ START_TEST(file_with_invalid_utf8)
 }
 END_TEST
 
+/* libfyaml parses override values too: they are checked the same way
+ * (regression: tests/fuzz/corpus/menu/timeout-set-utf8 hung the loader). */
+START_TEST(override_with_invalid_utf8)
+{
+    char err[512] = "";
+    mh_menu *m = (mh_menu *)1;
+    const char *sets[] = {"process.threads=2", "source=%{input:\xff\xff .x.mhe}"};
+    ck_assert_int_eq(mh_menu_load_buffer("mem.yaml", good, strlen(good), sets, 2, &m, err,
+                                         sizeof err), MH_CONFIG);
+    ck_assert_ptr_null(m);
+    ck_assert_str_eq(err, "--set: not valid UTF-8 (byte 0xff at offset 15)");
+}
+END_TEST
+
 START_TEST(buffer_bad_arguments)
 {
     char err[512] = "";
@@ -118,6 +132,7 @@ int main(void)
     tcase_add_test(tc, buffer_with_overrides);
     tcase_add_loop_test(tc, buffer_errors, 0, (int)(sizeof bad / sizeof bad[0]));
     tcase_add_test(tc, file_with_invalid_utf8);
+    tcase_add_test(tc, override_with_invalid_utf8);
     tcase_add_test(tc, buffer_bad_arguments);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
