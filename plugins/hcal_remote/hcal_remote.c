@@ -283,7 +283,8 @@ static mh_status remote_produce(void *vself, mh_event *ev, char *err, size_t err
     memcpy(r->channel, d->channel, (size_t)d->n * sizeof *r->channel);
     memset(r->flags, MH_HCAL_RH_FITTED, d->n);
     if (rs->remote_ok) {
-        memcpy(r->energy, rs->energy, (size_t)d->n * sizeof *r->energy);
+        if (d->n) /* an empty event sent nothing: rs->energy may be NULL */
+            memcpy(r->energy, rs->energy, (size_t)d->n * sizeof *r->energy);
     } else {
         /* fallback: cpu (remote_done only lets a failed event through then). */
         if (rs->work == NULL && (rs->work = malloc(self->work_size ? self->work_size : 1)) == NULL)
