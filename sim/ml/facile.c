@@ -553,7 +553,8 @@ size_t mh_facile_workspace_size(const mh_facile *m)
  * also compiled for x86-64-v3 (AVX2 + FMA) and picked at load time. */
 typedef float v8sf __attribute__((vector_size(32)));
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) && \
+    !defined(__SANITIZE_THREAD__) /* ifunc resolvers run before TSan is set up: crash */
 #define MH__CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define MH__CLONES
