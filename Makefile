@@ -133,10 +133,17 @@ run:
 	@$(MAKE) --no-print-directory sample
 	@sh scripts/run_default.sh $(BUILD)
 
+# The README's test command (and CI's): unit + end-to-end tests, then the
+# unit tests again under ASan+UBSan, then the threaded tests under TSan.
 test:
 	@sh scripts/deps.sh
 	@$(MAKE) --no-print-directory all
+	@echo "== make test: unit and end-to-end tests ($(BUILD))"
 	@sh scripts/run_tests.sh $(BUILD)
+	@echo "== make test: unit tests under ASan+UBSan (build/asan)"
+	@$(MAKE) --no-print-directory sanitize
+	@echo "== make test: threaded tests under TSan (build/tsan)"
+	@$(MAKE) --no-print-directory tsan
 
 test-unit: all
 	@sh scripts/run_tests.sh $(BUILD) unit
@@ -162,3 +169,4 @@ clean:
 	rm -rf $(BUILD) build
 
 -include $(shell find $(BUILD)/obj $(BUILD)/gen -name '*.d' 2>/dev/null)
+include tests/fuzz/fuzz.mk
