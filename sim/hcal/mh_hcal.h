@@ -87,6 +87,9 @@ const mh_hcal_tower *mh_hcal_tower_at(uint32_t t);
  * (0 for a bad t). */
 uint32_t mh_hcal_tower_channels(uint32_t t, uint32_t *out, uint32_t cap);
 
+/* Azimuth phi (radians, any value) wrapped into (-pi, pi]. */
+float mh_hcal_wrap_phi(double phi);
+
 /* |eta| edges of ring |ieta| = 1..29 (CMS HCAL tower boundaries); returns 0
  * for a bad ring. */
 int mh_hcal_ring_edges(int aieta, float *eta_lo, float *eta_hi);
