@@ -72,10 +72,13 @@ static void mh__gen_report(const char *path, const mh_gen_config *cfg, const cha
            threads == 1 ? "" : "s", s->seconds > 0 ? n / s->seconds : 0.0);
     printf("size        %.2f MB, %.1f KB/event\n", (double)s->file_bytes / 1e6,
            (double)s->file_bytes / 1e3 / n);
-    printf("occupancy   digis/event mean %.1f (%.1f%% of %u channels), min %" PRIu64
-           ", max %" PRIu64 "; channels with signal %.1f\n",
+    double hb = (double)s->sum.ndigis_hb / n, he = (double)s->digis / n - hb;
+    printf("occupancy   digis/event mean %.1f (%.1f%% of %u channels; HB %.1f%%, HE %.1f%%), "
+           "min %" PRIu64 ", max %" PRIu64 "; channels with any true energy %.1f\n",
            (double)s->digis / n, 100.0 * (double)s->digis / n / MH_HCAL_NCHANNELS,
-           MH_HCAL_NCHANNELS, s->digis_min, s->digis_max, (double)s->sum.nsignal / n);
+           MH_HCAL_NCHANNELS, 100.0 * hb / MH_HCAL_NCHANNELS_HB,
+           100.0 * he / MH_HCAL_NCHANNELS_HE, s->digis_min, s->digis_max,
+           (double)s->sum.nsignal / n);
     printf("pileup      in-time interactions/event mean %.2f (mu %g)\n",
            (double)s->intime_pileup / n, cfg->pileup);
     printf("energy      per event (truth, all channels): hard scatter %.1f GeV, in-time %.1f "

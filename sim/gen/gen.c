@@ -734,6 +734,8 @@ mh_status mh_gen_event(const mh_gen *g, mh_gen_work *w, uint64_t index, mh_rawev
         ev->ndigis = i + 1;
     }
     st0.ndigis = ev->ndigis;
+    for (uint32_t i = 0; i < ev->ndigis && ev->channel[i] < MH_HCAL_NCHANNELS_HB; i++)
+        st0.ndigis_hb++;
     if (stats)
         *stats = st0;
     return MH_OK;

@@ -19,6 +19,9 @@
 
 #define MH__EPC 64u
 #define MH__ERRLEN 1024
+/* zstd level 5 instead of the writer default 3: 8% smaller files for 7%
+ * more CPU, spent on the worker threads. */
+#define MH__ZSTD_LEVEL 5
 
 typedef struct mh__slot {
     mh_evframe *frame;
@@ -62,6 +65,7 @@ static void mh__sum_add(mh_gen_summary *s, const mh_gen_evstats *e, const mh_raw
         s->digis_max = e->ndigis;
     s->intime_pileup += ev->pileup_intime;
     s->sum.nsignal += e->nsignal;
+    s->sum.ndigis_hb += e->ndigis_hb;
     s->sum.ninteractions += e->ninteractions;
     s->sum.e_hard += e->e_hard;
     s->sum.e_intime += e->e_intime;
@@ -82,6 +86,7 @@ static void mh__sum_merge(mh_gen_summary *s, const mh_gen_summary *p)
     s->digis += p->digis;
     s->intime_pileup += p->intime_pileup;
     s->sum.nsignal += p->sum.nsignal;
+    s->sum.ndigis_hb += p->sum.ndigis_hb;
     s->sum.ninteractions += p->sum.ninteractions;
     s->sum.e_hard += p->sum.e_hard;
     s->sum.e_intime += p->sum.e_intime;
@@ -128,7 +133,7 @@ static void *mh__worker(void *arg)
         }
         mh_evframe *f = NULL;
         if (st == MH_OK)
-            st = mh_evframe_encode(evs, n, 0, &f, err, sizeof err);
+            st = mh_evframe_encode(evs, n, MH__ZSTD_LEVEL, &f, err, sizeof err);
         if (st != MH_OK) {
             mh__pool_fail(p, st, err);
             break;

@@ -85,6 +85,7 @@ const char *mh_gen_process_name(mh_gen_process p);
  * for the realism figures. */
 typedef struct mh_gen_evstats {
     uint32_t ndigis;            /* channels kept by zero suppression */
+    uint32_t ndigis_hb;         /* of which in HB */
     uint32_t nsignal;           /* channels with any true energy in the window */
     uint32_t ninteractions;     /* pileup interactions in all crossings */
     double e_hard;              /* GeV deposited in HBHE by the hard scatter */
