@@ -59,6 +59,13 @@ struct mh_gen {
     /* prof[aieta][start][eclass][j]: share of a shower in the j-th channel
      * (depth ascending) of a tower of ring aieta. */
     float prof[MH_HCAL_MAX_IETA + 1][MH__NSTART][MH__NECLASS][MH__MAXDEP];
+    /* Geometry cached for the deposit loop (tens of thousands of lookups
+     * per event): ring edges, tower index by (ieta, iphi), tower channels. */
+    float edge[MH_HCAL_MAX_IETA + 1];
+    int16_t tlut[2 * MH_HCAL_MAX_IETA + 1][MH_HCAL_MAX_IPHI + 1];
+    uint8_t tn[MH_HCAL_NTOWERS];
+    uint16_t tch[MH_HCAL_NTOWERS][MH__MAXDEP];
+    const float *qie_edges;
 };
 
 struct mh_gen_work {
@@ -197,6 +204,23 @@ mh_status mh_gen_create(const mh_gen_config *cfg, const mh_hcal_conditions *cond
         double p = (i == 0 ? 0.25 : i == MH__GT_N ? MH__GT_N - 0.25 : (double)i) / MH__GT_N;
         g->gtab[i] = (float)mh__norm_quantile(p);
     }
+    for (int a = 1; a <= MH_HCAL_MAX_IETA; a++) {
+        float lo, hi;
+        mh_hcal_ring_edges(a, &lo, &hi);
+        g->edge[a - 1] = lo;
+        g->edge[a] = hi;
+    }
+    for (int ieta = -MH_HCAL_MAX_IETA; ieta <= MH_HCAL_MAX_IETA; ieta++)
+        for (int iphi = 0; iphi <= MH_HCAL_MAX_IPHI; iphi++)
+            g->tlut[ieta + MH_HCAL_MAX_IETA][iphi] = (int16_t)mh_hcal_tower_index(ieta, iphi);
+    for (uint32_t t = 0; t < MH_HCAL_NTOWERS; t++) {
+        uint32_t ch[MH__MAXDEP];
+        uint32_t n = mh_hcal_tower_channels(t, ch, MH__MAXDEP);
+        g->tn[t] = (uint8_t)n;
+        for (uint32_t j = 0; j < n && j < MH__MAXDEP; j++)
+            g->tch[t][j] = (uint16_t)ch[j];
+    }
+    g->qie_edges = mh_qie11_edges();
     mh__build_profiles(g);
     *out = g;
     return MH_OK;
@@ -268,18 +292,21 @@ static double mh__rng_gamma_int(mh__rng *r, int k, double theta)
 
 /* ---- deposits ------------------------------------------------------------ */
 
-/* Ring |ieta| (1..29) of |eta| < 3, and the fractional position inside it. */
-static int mh__ring(float aeta, float *u)
+/* Ring |ieta| (1..29) of |eta| < 3, and the fractional position inside it.
+ * The barrel rings are 0.087 wide: start from that guess, then walk. */
+static int mh__ring(const mh_gen *g, float aeta, float *u)
 {
-    for (int a = 1; a <= MH_HCAL_MAX_IETA; a++) {
-        float lo, hi;
-        mh_hcal_ring_edges(a, &lo, &hi);
-        if (aeta < hi) {
-            *u = (aeta - lo) / (hi - lo);
-            return a;
-        }
-    }
-    return 0;
+    if (!(aeta < g->edge[MH_HCAL_MAX_IETA]))
+        return 0;
+    int a = (int)(aeta * (1.0f / 0.087f)) + 1;
+    if (a > MH_HCAL_MAX_IETA)
+        a = MH_HCAL_MAX_IETA;
+    while (a > 1 && aeta < g->edge[a - 1])
+        a--;
+    while (a < MH_HCAL_MAX_IETA && aeta >= g->edge[a])
+        a++;
+    *u = (aeta - g->edge[a - 1]) / (g->edge[a] - g->edge[a - 1]);
+    return a;
 }
 
 /* iphi of azimuth phi in ring a (odd iphi for 10-degree rings) and the
@@ -305,11 +332,13 @@ static int mh__iphi(int a, float phi, float *v)
 static void mh__add_tower(const mh_gen *g, mh_gen_work *w, float *hard, int ieta, int iphi,
                           int bx, int s, int c, float e)
 {
-    int32_t t = mh_hcal_tower_index(ieta, iphi);
+    if (ieta < -MH_HCAL_MAX_IETA || ieta > MH_HCAL_MAX_IETA || iphi < 1 || iphi > MH_HCAL_MAX_IPHI)
+        return;
+    int t = g->tlut[ieta + MH_HCAL_MAX_IETA][iphi];
     if (t < 0)
         return;
-    uint32_t ch[MH__MAXDEP];
-    uint32_t n = mh_hcal_tower_channels((uint32_t)t, ch, MH__MAXDEP);
+    const uint16_t *ch = g->tch[t];
+    uint32_t n = g->tn[t];
     const float *p = g->prof[ieta < 0 ? -ieta : ieta][s][c];
     for (uint32_t j = 0; j < n; j++) {
         float d = e * p[j];
@@ -347,7 +376,7 @@ static void mh__deposit(const mh_gen *g, mh_gen_work *w, mh__rng *r, float *hard
                         float phi, float edep, int bx, int muon)
 {
     float aeta = fabsf(eta), u, v;
-    int a = mh__ring(aeta, &u);
+    int a = mh__ring(g, aeta, &u);
     if (!a || !(edep > 0.0f))
         return;
     int ieta = eta < 0.0f ? -a : a;
@@ -702,13 +731,14 @@ mh_status mh_gen_event(const mh_gen *g, mh_gen_work *w, uint64_t index, mh_rawev
             continue;
         uint8_t adc[MH_NSAMPLES];
         float qs[MH_NSAMPLES];
+        const float *edges = g->qie_edges;
         uint64_t bits = 0;
         for (int k = 0; k < MH_NSAMPLES; k++) {
             if (k % 2 == 0)
                 bits = mh__rng_u64(&r);
             float n = mh__fgauss_bits(g, (uint32_t)(bits >> (k % 2 ? 8 : 40)) & 0xffffffu);
-            adc[k] = mh_qie11_adc(q[k] + ped + pw * n);
-            qs[k] = mh_qie11_fc(adc[k]) - ped;
+            adc[k] = mh_qie11_adc_edges(edges, q[k] + ped + pw * n);
+            qs[k] = 0.5f * (edges[adc[k]] + edges[adc[k] + 1]) - ped; /* bin centre */
         }
         float best = -1e30f;
         for (int k = 0; k + 1 < MH_NSAMPLES; k++)

@@ -55,32 +55,12 @@ float mh_qie11_fc(uint8_t adc)
     return 0.5f * (e[adc] + e[adc + 1]);
 }
 
+const float *mh_qie11_edges(void)
+{
+    return mh__qie();
+}
+
 uint8_t mh_qie11_adc(float q_fc)
 {
-    const float *e = mh__qie();
-    if (!(q_fc >= e[1])) /* also NaN */
-        return 0;
-    if (q_fc >= e[MH_QIE11_NCODES - 1])
-        return MH_QIE11_NCODES - 1;
-    /* Analytic guess (the generator calls this 150 000 times per event),
-     * then corrected against the edge table so that both directions agree
-     * exactly: ranges start at 196 (8^r - 1) / 7 units, and inside a range
-     * the segments start at 0, 16, 56, 140 units (codes 0, 16, 36, 57). */
-    float u = q_fc * (1.0f / MH_QIE11_UNIT_FC);
-    int r = u < 196.0f ? 0 : u < 1764.0f ? 1 : u < 14308.0f ? 2 : 3;
-    static const float rstart[4] = {0.0f, 196.0f, 1764.0f, 14308.0f};
-    static const float rscale[4] = {1.0f, 8.0f, 64.0f, 512.0f};
-    float x = (u - rstart[r]) / rscale[r];
-    int m = x < 16.0f ? (int)x
-          : x < 56.0f ? 16 + (int)((x - 16.0f) * 0.5f)
-          : x < 140.0f ? 36 + (int)((x - 56.0f) * 0.25f)
-                       : 57 + (int)((x - 140.0f) * 0.125f);
-    if (m > 63)
-        m = 63;
-    int c = r * 64 + m;
-    while (c < MH_QIE11_NCODES - 1 && q_fc >= e[c + 1])
-        c++;
-    while (c > 0 && q_fc < e[c])
-        c--;
-    return (uint8_t)c;
+    return mh_qie11_adc_edges(mh__qie(), q_fc);
 }
