@@ -722,7 +722,7 @@ mh_status mh_server_create(const mh_server_opts *o, mh_server **out, char *err, 
         goto fail;
     }
     if (s->o.backend && !mh__net_backend_find(s->o.backend)) {
-        st = mh_fail(err, errlen, MH_UNSUPPORTED, "backend '%s' is not built in (available: cpu)",
+        st = mh_fail(err, errlen, MH_UNSUPPORTED, "backend '%s' is not built in (available: cpu, opencl)",
                      s->o.backend);
         goto fail;
     }

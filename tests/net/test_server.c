@@ -26,11 +26,12 @@
 
 static char base[64];
 
-static mh_server *start(size_t max_queue, size_t max_body)
+static mh_server *start_backend(size_t max_queue, size_t max_body, const char *backend)
 {
     mh_server_opts o;
     mh_server_opts_default(&o);
     o.models_dir = REPO;
+    o.backend = backend;
     o.port = 0;
     o.max_queue = max_queue;
     o.max_body = max_body;
@@ -40,6 +41,11 @@ static mh_server *start(size_t max_queue, size_t max_body)
     ck_assert_msg(st == MH_OK, "server: %s", err);
     snprintf(base, sizeof base, "http://127.0.0.1:%u", mh_server_port(s));
     return s;
+}
+
+static mh_server *start(size_t max_queue, size_t max_body)
+{
+    return start_backend(max_queue, max_body, NULL);
 }
 
 typedef struct resp {
@@ -735,6 +741,47 @@ START_TEST(startup_errors)
 }
 END_TEST
 
+/* The same answers from the opencl backend (PoCL in the tests) as from the
+ * CPU forward pass, for a batch of merged requests too. */
+START_TEST(opencl_backend)
+{
+    mh_server *s = start_backend(64, 1 << 20, "opencl");
+    resp r;
+    http(&r, "GET", "/v2/models/facile_batch/config", NULL, 0, NULL);
+    json_t *j = resp_json(&r);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "backend")), "opencl");
+    json_decref(j);
+    resp_free(&r);
+    enum { N = 4, ROWS = 37 };
+    CURL *c[N];
+    resp rr[N];
+    float x[N][ROWS * NFEAT], want[N][ROWS];
+    for (int i = 0; i < N; i++) {
+        size_t len, hl;
+        features((size_t)i * ROWS, ROWS, x[i]);
+        reference(x[i], ROWS, want[i]);
+        char *body = binary_request(x[i], ROWS, i, &len, &hl);
+        char hdr[64];
+        snprintf(hdr, sizeof hdr, "Inference-Header-Content-Length: %zu", hl);
+        c[i] = prep(&rr[i], "POST", "/v2/models/facile_batch/infer", body, len, hdr);
+        free(body);
+    }
+    http_many(c, rr, N);
+    for (int i = 0; i < N; i++) {
+        ck_assert_msg(rr[i].status == 200, "%ld %s", rr[i].status, rr[i].body);
+        ck_assert_uint_eq(rr[i].len, rr[i].hlen + ROWS * 4);
+        for (size_t k = 0; k < ROWS; k++) {
+            float y;
+            memcpy(&y, rr[i].body + rr[i].hlen + 4 * k, 4);
+            ck_assert_msg(fabsf(y - want[i][k]) <= 1e-4f * (1.0f + fabsf(want[i][k])),
+                          "row %zu: %.9g vs cpu %.9g", k, y, want[i][k]);
+        }
+        resp_free(&rr[i]);
+    }
+    mh_server_free(s);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("net_server");
@@ -749,6 +796,7 @@ static Suite *suite(void)
     tcase_add_test(tc, shutdown_drains_queued_requests);
     tcase_add_test(tc, metrics_families_and_failures);
     tcase_add_test(tc, startup_errors);
+    tcase_add_test(tc, opencl_backend);
     suite_add_tcase(s, tc);
     return s;
 }
