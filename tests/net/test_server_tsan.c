@@ -1,4 +1,4 @@
-/* test_server.c - the inference server in process, spoken to over real HTTP
+/* test_server_tsan.c - the inference server in process, spoken to over real HTTP
  * with libcurl: metadata and health, JSON and binary inference checked
  * against the local forward pass, bad requests of every kind (status code
  * and error JSON), body cap, dynamic batching merging concurrent requests,
