@@ -257,6 +257,9 @@ START_TEST(metadata_and_health)
     ck_assert_int_eq(json_integer_value(json_object_get(
                          json_object_get(j, "dynamic_batching"), "max_queue_delay_microseconds")),
                      20000);
+    json_t *ig = json_array_get(json_object_get(j, "instance_group"), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(ig, "count")), 2);
+    ck_assert_str_eq(json_string_value(json_object_get(ig, "kind")), "KIND_CPU");
     json_decref(j);
     resp_free(&r);
     http(&r, "POST", "/v2/repository/index", "", 0, NULL);
