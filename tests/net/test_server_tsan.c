@@ -25,6 +25,7 @@
 #define NFEAT 46
 
 static char base[64];
+static size_t max_buffered; /* opts.max_buffered of the next start() */
 
 static mh_server *start_backend(size_t max_queue, size_t max_body, const char *backend)
 {
@@ -32,6 +33,7 @@ static mh_server *start_backend(size_t max_queue, size_t max_body, const char *b
     mh_server_opts_default(&o);
     o.models_dir = REPO;
     o.backend = backend;
+    o.max_buffered = max_buffered;
     o.port = 0;
     o.max_queue = max_queue;
     o.max_body = max_body;
@@ -452,10 +454,45 @@ START_TEST(body_and_header_caps)
     resp_free(&r);
     free(hdr);
     free(big);
+    /* The same cap on a chunked upload (no Content-Length). */
+    big = malloc(n);
+    memset(big, ' ', n);
+    http(&r, "POST", "/v2/models/facile_tiny/infer", big, n, "Transfer-Encoding: chunked");
+    ck_assert_int_eq(r.status, 413);
+    resp_free(&r);
+    free(big);
     http(&r, "GET", "/v2/health/ready", NULL, 0, NULL);
     ck_assert_int_eq(r.status, 200);
     resp_free(&r);
     mh_server_free(s);
+}
+END_TEST
+
+/* All request bodies together are capped too: 503, the server goes on. */
+START_TEST(buffered_bytes_cap)
+{
+    max_buffered = 2000;
+    mh_server *s = start(64, 4096);
+    char body[3000];
+    memset(body, ' ', sizeof body);
+    resp r;
+    http(&r, "POST", "/v2/models/facile_tiny/infer", body, sizeof body, NULL);
+    ck_assert_int_eq(r.status, 503);
+    json_t *j = resp_json(&r);
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(j, "error")), "server busy"));
+    json_decref(j);
+    resp_free(&r);
+    http(&r, "POST", "/v2/models/facile_tiny/infer", body, sizeof body, "Transfer-Encoding: chunked");
+    ck_assert_int_eq(r.status, 503);
+    resp_free(&r);
+    const char *ok = "{\"inputs\":[" GOOD_INPUT "]}";
+    for (int i = 0; i < 3; i++) { /* reservations are given back */
+        http(&r, "POST", "/v2/models/facile_tiny/infer", ok, strlen(ok), NULL);
+        ck_assert_int_eq(r.status, 200);
+        resp_free(&r);
+    }
+    mh_server_free(s);
+    max_buffered = 0;
 }
 END_TEST
 
@@ -682,6 +719,7 @@ static mh_status try_create(const char *dir, unsigned port, const char *backend,
     o.models_dir = dir;
     o.port = port;
     o.backend = backend;
+    o.max_buffered = max_buffered;
     mh_server *s = NULL;
     mh_status st = mh_server_create(&o, &s, err, errlen);
     mh_server_free(s);
@@ -794,6 +832,7 @@ static Suite *suite(void)
     tcase_add_test(tc, infer_json_and_binary);
     tcase_add_loop_test(tc, bad_requests, 0, (int)(sizeof bad / sizeof bad[0]));
     tcase_add_test(tc, body_and_header_caps);
+    tcase_add_test(tc, buffered_bytes_cap);
     tcase_add_test(tc, batching_merges_requests);
     tcase_add_test(tc, overload_answers_503);
     tcase_add_test(tc, shutdown_drains_queued_requests);
