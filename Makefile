@@ -93,13 +93,14 @@ $(BUILD)/gen/%.o: $(BUILD)/gen/%.c
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c -o $@ $<
 
 # Plugins: every .c in plugins/<name>/ into one shared object, hidden
-# visibility so that only the entry symbol is exported.
+# visibility so that only the entry symbol is exported. (No % inside the
+# second expansion: make would replace it with the stem too.)
 .SECONDEXPANSION:
-$(BUILD)/plugins/%.so: $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard plugins/%/*.c)) $(LIBMH)
+$(BUILD)/plugins/%.so: $$(foreach f,$$(wildcard plugins/$$*/*.c),$(BUILD)/obj/$$(basename $$f).o) $(LIBMH)
 	@mkdir -p $(@D)
 	$(CC) -shared -o $@ $(filter %.o,$^) $(LDFLAGS_ALL) -L$(BUILD)/lib -lminihlt -Wl,-rpath,'$$ORIGIN/../lib' $(LIBS)
 
-$(BUILD)/tests/plugins/%.so: $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard tests/plugins/%/*.c)) $(LIBMH)
+$(BUILD)/tests/plugins/%.so: $$(foreach f,$$(wildcard tests/plugins/$$*/*.c),$(BUILD)/obj/$$(basename $$f).o) $(LIBMH)
 	@mkdir -p $(@D)
 	$(CC) -shared -o $@ $(filter %.o,$^) $(LDFLAGS_ALL) -L$(BUILD)/lib -lminihlt -Wl,-rpath,'$$ORIGIN/../../lib' $(LIBS)
 
