@@ -116,7 +116,7 @@ extern "C" mh_status mh_tbb_create(unsigned threads, mh_tbb **out, char *err, si
     if (threads < 1 || threads > 4096)
         return mh_fail(err, errlen, MH_INVALID, "threads must be in 1..4096, got %u", threads);
     try {
-        raise_limit(threads);
+        raise_limit(threads + 1);  // n workers (no reserved slot) + the waiting thread
         mh_tbb *t = new mh_tbb(threads);
         t->arena.initialize();
         *out = t;
