@@ -94,13 +94,13 @@ $(BUILD)/gen/%.o: $(BUILD)/gen/%.c
 
 # Plugins: every .c in plugins/<name>/ into one shared object, hidden
 # visibility so that only the entry symbol is exported. (No % inside the
-# secondary expansion: make replaces it with the stem there too.)
+# second expansion: make would replace it with the stem too.)
 .SECONDEXPANSION:
-$(BUILD)/plugins/%.so: $$(addprefix $(BUILD)/obj/,$$(subst .c,.o,$$(wildcard plugins/$$*/*.c))) $(LIBMH)
+$(BUILD)/plugins/%.so: $$(foreach f,$$(wildcard plugins/$$*/*.c),$(BUILD)/obj/$$(basename $$f).o) $(LIBMH)
 	@mkdir -p $(@D)
 	$(CC) -shared -o $@ $(filter %.o,$^) $(LDFLAGS_ALL) -L$(BUILD)/lib -lminihlt -Wl,-rpath,'$$ORIGIN/../lib' $(LIBS)
 
-$(BUILD)/tests/plugins/%.so: $$(addprefix $(BUILD)/obj/,$$(subst .c,.o,$$(wildcard tests/plugins/$$*/*.c))) $(LIBMH)
+$(BUILD)/tests/plugins/%.so: $$(foreach f,$$(wildcard tests/plugins/$$*/*.c),$(BUILD)/obj/$$(basename $$f).o) $(LIBMH)
 	@mkdir -p $(@D)
 	$(CC) -shared -o $@ $(filter %.o,$^) $(LDFLAGS_ALL) -L$(BUILD)/lib -lminihlt -Wl,-rpath,'$$ORIGIN/../../lib' $(LIBS)
 

@@ -567,10 +567,24 @@ static mh_status mh__apply_override(mh__menu *mm, const char *text, char *err, s
     const int base = (int)strlen(MH__SET);
     const int vcol0 = base + (int)(eq - text) + 1;
 
-    /* The value: YAML (flow) text; empty means null. */
-    const char *val = eq + 1;
+    /* The value: YAML (flow) text; empty means null. libfyaml keeps
+     * pointing into the text it parsed, so it parses the menu's own copy
+     * (`file`), never the caller's string, which the caller may free after
+     * the load (found by tests/fuzz/fuzz_menu: mh_menu_dump read freed
+     * memory). It is parsed as a document of its own and copied in, because
+     * fy_node_build_from_string leaks its partial node on some syntax errors
+     * (corpus/menu/leak-set-block-scalar). */
+    const char *val = file + vcol0;
     size_t before = mh__diag_count(mm->diag);
-    struct fy_node *v = fy_node_build_from_string(mm->fyd, *val ? val : "~", (size_t)-1);
+    struct fy_parse_cfg pc = {0};
+    pc.flags = FYPCF_QUIET | FYPCF_RESOLVE_DOCUMENT;
+    pc.diag = mm->diag;
+    const char *vtext = *val ? val : "~";
+    struct fy_document *vd = fy_document_build_from_string(&pc, vtext, strlen(vtext));
+    struct fy_node *v = vd && fy_document_root(vd) ? fy_node_copy(mm->fyd, fy_document_root(vd))
+                                                   : NULL;
+    if (vd)
+        fy_document_destroy(vd);
     if (!v) {
         struct fy_diag_error *e = mh__diag_error(mm->diag, before);
         if (!e)

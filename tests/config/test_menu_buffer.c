@@ -105,6 +105,42 @@ START_TEST(override_with_invalid_utf8)
 }
 END_TEST
 
+/* The caller may free its override strings right after the load
+ * (regression: mh_menu_dump read them after free, found by fuzz_menu). */
+START_TEST(override_strings_may_be_freed)
+{
+    char err[512] = "";
+    mh_menu *m = NULL;
+    char *set = strdup("modules.a.extra=[seven, {x: eight}]");
+    const char *sets[] = {set};
+    ck_assert_msg(mh_menu_load_buffer("mem.yaml", good, strlen(good), sets, 1, &m, err,
+                                      sizeof err) == MH_OK, "%s", err);
+    memset(set, 'X', strlen(set)); /* ASan (make sanitize) reports the read after free */
+    free(set);
+    char *dump = mh_menu_dump(m);
+    ck_assert_ptr_nonnull(dump);
+    ck_assert_msg(strstr(dump, "seven") && strstr(dump, "eight"), "%s", dump);
+    ck_assert_ptr_null(strstr(dump, "XXX"));
+    free(dump);
+    mh_menu_free(m);
+}
+END_TEST
+
+/* A block scalar followed by an unterminated quote: a clean error (and,
+ * under make sanitize, no leak: fy_node_build_from_string leaked here;
+ * corpus/menu/leak-set-block-scalar). */
+START_TEST(override_syntax_error_does_not_leak)
+{
+    char err[512] = "";
+    mh_menu *m = (mh_menu *)1;
+    const char *sets[] = {"modules.a.plugin=>\n  a\n \"x"};
+    ck_assert_int_eq(mh_menu_load_buffer("mem.yaml", good, strlen(good), sets, 1, &m, err,
+                                         sizeof err), MH_CONFIG);
+    ck_assert_ptr_null(m);
+    ck_assert_msg(strncmp(err, "--set modules.a.plugin=>", 24) == 0, "%s", err);
+}
+END_TEST
+
 START_TEST(buffer_bad_arguments)
 {
     char err[512] = "";
@@ -133,6 +169,8 @@ int main(void)
     tcase_add_loop_test(tc, buffer_errors, 0, (int)(sizeof bad / sizeof bad[0]));
     tcase_add_test(tc, file_with_invalid_utf8);
     tcase_add_test(tc, override_with_invalid_utf8);
+    tcase_add_test(tc, override_strings_may_be_freed);
+    tcase_add_test(tc, override_syntax_error_does_not_leak);
     tcase_add_test(tc, buffer_bad_arguments);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

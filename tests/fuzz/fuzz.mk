@@ -22,11 +22,17 @@ FUZZ_DIR := $(BUILD)/fuzz
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=c11 -O1 -g -pthread $(WARN) $(FUZZ_SAN)
 FUZZ_LIB_SRCS := sim/core/status.c sim/core/utf8.c $(wildcard sim/io/*.c) \
-                 $(wildcard sim/config/*.c) sim/ml/facile.c
+                 $(wildcard sim/config/*.c) sim/ml/facile.c sim/net/client_codec.c
 FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_LIB_SRCS))
 FUZZ_LIBS := -lzstd -luuid -lfyaml -ljansson -lm
 FUZZ_ALL := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ ?= $(FUZZ_ALL)
+# Known leaks inside system libraries (each documented in the file). The
+# precise suppression needs the full unwinder (slow, fine for replays);
+# fuzzing runs use the fast one and a broader file, then a precise replay.
+FUZZ_ENV := ASAN_OPTIONS=fast_unwind_on_malloc=0 \
+            LSAN_OPTIONS=suppressions=$(CURDIR)/tests/fuzz/lsan.supp
+FUZZ_RUN_ENV := LSAN_OPTIONS=suppressions=$(CURDIR)/tests/fuzz/lsan-fuzz.supp
 FUZZ_BINS := $(patsubst %,$(FUZZ_DIR)/%,$(FUZZ_ALL))
 
 .PHONY: fuzz fuzz-build fuzz-replay fuzz-seeds
@@ -45,7 +51,7 @@ fuzz-replay: $(FUZZ_BINS)
 	@for t in $(FUZZ); do \
 	  n=$$(ls tests/fuzz/corpus/$${t#fuzz_} | wc -l); \
 	  echo "fuzz-replay: $$t: $$n inputs"; \
-	  $(FUZZ_DIR)/$$t -timeout=10 -rss_limit_mb=2048 tests/fuzz/corpus/$${t#fuzz_}/* \
+	  $(FUZZ_ENV) $(FUZZ_DIR)/$$t -timeout=10 -rss_limit_mb=2048 tests/fuzz/corpus/$${t#fuzz_}/* \
 	    > $(FUZZ_DIR)/$$t.replay.log 2>&1 || \
 	    { tail -n 40 $(FUZZ_DIR)/$$t.replay.log; echo "fuzz-replay: $$t FAILED"; exit 1; }; \
 	done
@@ -57,7 +63,7 @@ fuzz: $(FUZZ_BINS)
 	  c=$${t#fuzz_}; \
 	  mkdir -p $(FUZZ_DIR)/corpus/$$c $(FUZZ_DIR)/artifacts/$$c; \
 	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
-	  nice -n 15 $(FUZZ_DIR)/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	  $(FUZZ_RUN_ENV) nice -n 15 $(FUZZ_DIR)/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
 	    -rss_limit_mb=2048 -print_final_stats=1 $(FUZZ_JOBS_FLAGS) \
 	    $$(test -f tests/fuzz/$$c.dict && echo -dict=tests/fuzz/$$c.dict) \
 	    -artifact_prefix=$(FUZZ_DIR)/artifacts/$$c/ \
@@ -66,6 +72,12 @@ fuzz: $(FUZZ_BINS)
 	  grep -E '^Done [0-9]+ runs|stat::number_of_executed_units|ERROR|SUMMARY' $(FUZZ_DIR)/$$t.log; \
 	  if [ $$rc -ne 0 ]; then \
 	    echo "fuzz: $$t: finding in $(FUZZ_DIR)/artifacts/$$c (log $(FUZZ_DIR)/$$t.log)"; exit 1; fi; \
+	  echo "fuzz: $$t: leak check of the grown corpus (precise suppressions)"; \
+	  $(FUZZ_ENV) nice -n 15 $(FUZZ_DIR)/$$t -runs=0 -timeout=10 -rss_limit_mb=2048 \
+	    -artifact_prefix=$(FUZZ_DIR)/artifacts/$$c/ $(FUZZ_DIR)/corpus/$$c \
+	    > $(FUZZ_DIR)/$$t.leakcheck.log 2>&1 || \
+	    { grep -E 'ERROR|SUMMARY' $(FUZZ_DIR)/$$t.leakcheck.log; \
+	      echo "fuzz: $$t: finding in $(FUZZ_DIR)/artifacts/$$c (log $(FUZZ_DIR)/$$t.leakcheck.log)"; exit 1; }; \
 	done
 
 $(FUZZ_DIR)/mkseeds: tests/fuzz/mkseeds.c $(LIBMH)

@@ -65,6 +65,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char err[512];
     mh_menu *m = NULL;
     mh_status st = mh_menu_load_buffer("fuzz.yaml", text, tlen, sets, nsets, &m, err, sizeof err);
+    /* The caller may free its override strings once the menu is loaded:
+     * the menu must not point into them (ASan sees it in the dump below). */
+    free(sets_buf);
+    sets_buf = NULL;
     if (st == MH_OK) {
         if (!m || m->npaths == 0)
             abort(); /* `paths` is required */
