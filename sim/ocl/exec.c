@@ -45,6 +45,7 @@ struct mh__ocl_exec {
     mh_ocl_device *dev;
     mh__ocl_spec spec;
     bool profiling;
+    size_t local; /* work-group size, 0 = driver's choice */
     unsigned nslots;
     mh__slot *slots;
 };
@@ -159,6 +160,8 @@ mh_status mh__ocl_exec_create(mh_ocl_device *dev, cl_program prog, const mh__ocl
     x->dev = dev;
     x->spec = *spec;
     x->profiling = opts->profiling;
+    /* A device whose work-groups are smaller than asked chooses itself. */
+    x->local = spec->local <= mh_ocl_device_get_info(dev)->max_work_group ? spec->local : 0;
     x->nslots = opts->n_slots ? opts->n_slots : 1;
     size_t cap = opts->capacity ? opts->capacity : MH__DEFAULT_CAP;
     mh_status st = MH_OK;
@@ -367,11 +370,12 @@ mh_status mh__ocl_exec_enqueue(mh__ocl_exec *x, unsigned slot, size_t n, mh_ocl_
             rc = clSetKernelArg(s->kernel, arg++, sizeof(cl_mem), &s->out[i].dev);
         if (rc != CL_SUCCESS)
             goto fail;
-        size_t global = (n + MH__GROUP - 1) / MH__GROUP * MH__GROUP;
+        size_t per = sp->per_item ? sp->per_item : 1, items = (n + per - 1) / per;
+        size_t global = (items + MH__GROUP - 1) / MH__GROUP * MH__GROUP;
         call = "clEnqueueNDRangeKernel";
         MH__CALL(rc, call,
-                 clEnqueueNDRangeKernel(s->queue, s->kernel, 1, NULL, &global, NULL, 0, NULL,
-                                        &s->ev[s->nev]));
+                 clEnqueueNDRangeKernel(s->queue, s->kernel, 1, NULL, &global,
+                                        x->local ? &x->local : NULL, 0, NULL, &s->ev[s->nev]));
         if (rc != CL_SUCCESS)
             goto fail;
         s->evcall[s->nev++] = call;
