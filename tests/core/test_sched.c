@@ -187,7 +187,8 @@ START_TEST(test_paths_overlap)
               (const char *[]){"source.events=5"}, 1);
     ck_assert_msg(r.create_st == MH_OK && r.run_st == MH_OK, "%s", r.err);
     json_int_t ox = schedT_counter(&r, "x", "overlapped"), oy = schedT_counter(&r, "y", "overlapped");
-    ck_assert_msg(ox >= 1 && oy >= 1, "x overlapped y in %lld of 5 events, y x in %lld",
+    /* The later of two overlapping calls sees the other one running. */
+    ck_assert_msg(ox + oy >= 1, "no overlap in 5 events (x saw y %lld times, y saw x %lld)",
                   (long long)ox, (long long)oy);
     schedT_free(&r);
     /* With 1 thread they never overlap (the check can fail). */

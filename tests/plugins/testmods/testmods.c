@@ -97,8 +97,10 @@ static mh_status probe_produce(void *self, mh_event *ev, char *err, size_t errle
     }
     atomic_fetch_add(&probes_running, 1);
     bool overlapped = false;
-    while (p->busy_ms > 0 && mh_now_ns() - t0 < (uint64_t)(p->busy_ms * 1e6))
-        overlapped |= atomic_load(&probes_running) > 1;
+    if (p->busy_ms > 0)
+        do /* at least one look after the increment, even if descheduled */
+            overlapped |= atomic_load(&probes_running) > 1;
+        while (mh_now_ns() - t0 < (uint64_t)(p->busy_ms * 1e6));
     atomic_fetch_sub(&probes_running, 1);
     h->count(ev, "overlapped", overlapped);
     if (p->produces) {
