@@ -5,6 +5,7 @@
  * without holding a thread. The logic is in sim/core/mh_emulate.h. */
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,6 +93,14 @@ static mh_status emu_create_common(const mh_host *h, mh_module_ctx *ctx, const m
     if (e->mean_ms < 0 || e->sigma_ms < 0)
         return mh_fail(err, errlen, MH_PARAM, "module '%s': mean_ms and sigma_ms must be >= 0",
                        e->label);
+    /* process.time_scale shrinks (or stretches) every emulated cost alike,
+     * so the shares between emulated modules stay as profiled. */
+    double scale = h->struct_size >= offsetof(mh_host, time_scale) + sizeof h->time_scale &&
+                           h->time_scale
+                       ? h->time_scale(ctx)
+                       : 1.0;
+    e->mean_ms *= scale;
+    e->sigma_ms *= scale;
     e->seed = (uint64_t)h->param_int(p, "seed");
     e->scale_ref = h->param_double(p, "scale_ref");
     const char *sw = h->param_string(p, "scale_with");
@@ -139,7 +148,7 @@ static mh_status emu_create_common(const mh_host *h, mh_module_ctx *ctx, const m
             return st;
     }
     if (async) {
-        e->async_wait_ms = h->param_double(p, "async_wait_ms");
+        e->async_wait_ms = h->param_double(p, "async_wait_ms") * scale;
         if (e->async_wait_ms < 0)
             return mh_fail(err, errlen, MH_PARAM, "module '%s': async_wait_ms must be >= 0",
                            e->label);

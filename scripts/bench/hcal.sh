@@ -54,7 +54,7 @@ facile_us=$(val facile_us_per_event "$OUT/hcal.txt")
 fwd_us=$(val facile_forward_us_per_event "$OUT/hcal.txt")
 
 for mu in $PILEUPS; do
-    "$OUT/hcal_bench" "$MODEL" --pileup "$mu" --events 5 --channels "$CHANNELS" >"$OUT/hcal_pu.txt"
+    "$OUT/hcal_bench" "$MODEL" --pileup "$mu" --events 10 --channels "$CHANNELS" >"$OUT/hcal_pu.txt"
     printf 'mahi at pileup %3s: %s us per channel, %s ms per event, %s iterations\n' "$mu" \
         "$(val mahi_us_per_channel "$OUT/hcal_pu.txt")" \
         "$(val mahi_ms_per_event "$OUT/hcal_pu.txt")" "$(val mahi_iterations "$OUT/hcal_pu.txt")"
@@ -85,4 +85,8 @@ awk -v mu="$mahi_us" -v mm="$mahi_ms" -v fu="$facile_us" -v fw="$fwd_us" \
         printf "onnxruntime forward  %8.1f ns/channel  %9.1f us/event\n", ort * 1000 / '"$CHANNELS"', ort
         printf "ratio onnxruntime/FACILE forward %.2f (same process, interleaved: %.2f)\n", ort / fw, ort / op
     }
+    # The lines run_all.sh collects into BUILD/bench/summary.md.
+    printf "ratio: mahi_over_facile_cpu = %.1f (MAHI / FACILE CPU time per event at pileup 60, one thread; goal > 1)\n", mm * 1000 / fu
+    if (ort != "")
+        printf "ratio: onnxruntime_over_facile = %.2f (onnxruntime / our FACILE forward pass, same model and batch, one thread, interleaved; goal >= 1)\n", ort / op
 }'

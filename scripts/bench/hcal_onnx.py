@@ -11,7 +11,9 @@ give the same outputs on the batch, then times forward passes of one batch of
 (mh_facile_forward; ~1 us of call overhead) and onnxruntime's CPU provider with
 intra_op_num_threads = 1, sequential execution, all graph optimisations (it
 folds the BatchNormalization into the first Gemm, as our loader does).
-Interleaved runs after a warm-up; prints medians and the best, and
+Interleaved runs after a warm-up, timed in thread CPU time (onnxruntime with one
+intra-op thread runs on the calling thread; wall time on a shared machine
+measures the neighbours); prints medians and the best, and
 "ratio onnxruntime/ours" (> 1: ours is faster). Makes BUILD/venv (onnx,
 onnxruntime) like export_onnx.py; exit 3 without PyPI.
 """
@@ -52,11 +54,11 @@ def main():
         sess.run(None, {in_name: x})
     t_ours, t_ort = [], []
     for _ in range(args.runs):
-        a = time.perf_counter()
+        a = time.thread_time()
         cf.forward(x, out)
-        b = time.perf_counter()
+        b = time.thread_time()
         sess.run(None, {in_name: x})
-        c = time.perf_counter()
+        c = time.thread_time()
         t_ours.append((b - a) * 1e6)
         t_ort.append((c - b) * 1e6)
     cf.close()

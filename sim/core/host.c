@@ -24,6 +24,11 @@ static unsigned mh__n_threads(const mh_module_ctx *ctx)
     return ctx->s->threads;
 }
 
+static double mh__time_scale(const mh_module_ctx *ctx)
+{
+    return ctx->s->menu->time_scale > 0 ? ctx->s->menu->time_scale : 1.0;
+}
+
 int mh__grow(void **arr, size_t *cap, size_t n, size_t elem)
 {
     if (n < *cap)
@@ -270,4 +275,5 @@ void mh__host_init(mh_host *h)
     h->count = mh__count;
     h->report_section = mh__report_section;
     h->report_text = mh__report_text;
+    h->time_scale = mh__time_scale;
 }

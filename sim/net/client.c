@@ -1,10 +1,13 @@
-/* client.c - the asynchronous inference client: one I/O thread per client
- * running a libcurl multi handle (see mh_client.h for the contract).
+/* client.c - the asynchronous inference client (see mh_client.h for the
+ * contract): one I/O thread per process running one libcurl multi handle,
+ * shared by every mh_client of the process (reference-counted: the first
+ * client starts it, the last one stops it).
  *
- * Threads: workers only touch the submission queue (under c->lock) and wake
- * the I/O thread with curl_multi_wakeup(). Everything else - the multi
- * handle, the easy handles, the in-flight and delayed lists, the sticky
- * server index - belongs to the I/O thread alone. Totals are atomics. */
+ * Threads: workers only touch the submission queue and the closing list
+ * (under loop->lock) and wake the I/O thread with curl_multi_wakeup().
+ * Everything else - the multi handle and its connection cache, the easy
+ * handles, the in-flight and delayed lists, each client's sticky server
+ * index - belongs to the I/O thread alone. Totals are atomics. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
@@ -43,6 +46,7 @@ struct req {
     bool body_overflow;
 
     size_t server;
+    bool cancel; /* its client was closing when the I/O thread took it */
     double t_start, due_ms;
     mh_client_result res;
     char msg[320];
@@ -62,24 +66,36 @@ struct mh_client {
     bool json_output;
     size_t max_response;
 
+    struct io_loop *loop;
+    bool closing;        /* under loop->lock: mh_client_free() started */
+    bool closed;         /* under loop->lock: the I/O thread cancelled all */
+    mh_client *close_next; /* the loop's closing list */
+    size_t current;      /* I/O thread only: sticky server index */
+    stats_atomic st;
+};
+
+/* The process-wide I/O loop. */
+typedef struct io_loop {
     CURLM *multi;
     pthread_t thread;
-    bool thread_started;
+    unsigned refs; /* clients; under g_loop_lock */
 
-    pthread_mutex_t lock; /* guards queue_head/tail, stop, next_id */
+    pthread_mutex_t lock; /* guards the fields down to next_id */
+    pthread_cond_t cv;    /* signalled when a closing client is closed */
     req *queue_head, *queue_tail;
+    mh_client *closing;
     bool stop;
     uint64_t next_id;
 
     /* I/O thread only */
     req *active;
     req *delayed_head, *delayed_tail;
-    size_t current;
     CURL **pool;
     size_t pool_n, pool_cap;
+} io_loop;
 
-    stats_atomic st;
-};
+static pthread_mutex_t g_loop_lock = PTHREAD_MUTEX_INITIALIZER;
+static io_loop *g_loop;
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc = CURLE_OK;
@@ -197,25 +213,25 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
 
 /* ---- request life cycle (I/O thread) ---- */
 
-static void list_remove_active(mh_client *c, req *r)
+static void list_remove_active(io_loop *L, req *r)
 {
     if (r->prev)
         r->prev->next = r->next;
     else
-        c->active = r->next;
+        L->active = r->next;
     if (r->next)
         r->next->prev = r->prev;
     r->next = r->prev = NULL;
 }
 
-static void release_easy(mh_client *c, req *r)
+static void release_easy(io_loop *L, req *r)
 {
     if (!r->easy)
         return;
-    curl_multi_remove_handle(c->multi, r->easy);
-    if (c->pool_n < c->pool_cap) {
+    curl_multi_remove_handle(L->multi, r->easy);
+    if (L->pool_n < L->pool_cap) {
         curl_easy_reset(r->easy);
-        c->pool[c->pool_n++] = r->easy;
+        L->pool[L->pool_n++] = r->easy;
     } else {
         curl_easy_cleanup(r->easy);
     }
@@ -233,8 +249,9 @@ static void free_req(req *r)
 }
 
 /* Runs the callback now (the caller decided there is no delay left). */
-static void complete_now(mh_client *c, req *r)
+static void complete_now(req *r)
 {
+    mh_client *c = r->c;
     r->res.latency_ms = now_ms() - r->t_start;
     r->res.msg = r->msg;
     bump(r->res.status == MH_OK ? &c->st.succeeded : &c->st.failed, 1);
@@ -244,28 +261,37 @@ static void complete_now(mh_client *c, req *r)
 
 /* Completes a request, after the emulated round trip if one is set: the
  * delay is a timer of this thread, no thread sleeps. */
-static void complete(mh_client *c, req *r, bool shutting_down)
+static void complete(io_loop *L, req *r, bool shutting_down)
 {
-    release_easy(c, r);
-    if (c->rtt_ms == 0 || shutting_down) {
-        complete_now(c, r);
+    release_easy(L, r);
+    if (r->c->rtt_ms == 0 || shutting_down) {
+        complete_now(r);
         return;
     }
-    r->due_ms = now_ms() + (double)c->rtt_ms;
+    r->due_ms = now_ms() + (double)r->c->rtt_ms;
     r->next = NULL;
-    /* A fixed delay keeps the list sorted by appending. */
-    if (c->delayed_tail)
-        c->delayed_tail->next = r;
-    else
-        c->delayed_head = r;
-    c->delayed_tail = r;
+    /* Insert sorted by due time (clients may have different delays; the
+     * common case - one delay - appends at the tail). */
+    req **pp = &L->delayed_head;
+    if (L->delayed_tail && L->delayed_tail->due_ms <= r->due_ms) {
+        L->delayed_tail->next = r;
+        L->delayed_tail = r;
+        return;
+    }
+    while (*pp && (*pp)->due_ms <= r->due_ms)
+        pp = &(*pp)->next;
+    r->next = *pp;
+    *pp = r;
+    if (!r->next)
+        L->delayed_tail = r;
 }
 
-static mh_status start_attempt(mh_client *c, req *r)
+static mh_status start_attempt(io_loop *L, req *r)
 {
+    mh_client *c = r->c;
     CURL *e = r->easy;
     if (!e) {
-        e = c->pool_n ? c->pool[--c->pool_n] : curl_easy_init();
+        e = L->pool_n ? L->pool[--L->pool_n] : curl_easy_init();
         if (!e)
             return mh_fail(r->msg, sizeof r->msg, MH_NOMEM, "curl_easy_init failed");
         r->easy = e;
@@ -292,33 +318,41 @@ static mh_status start_attempt(mh_client *c, req *r)
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(e, CURLOPT_PRIVATE, r);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    CURLMcode mc = curl_multi_add_handle(c->multi, e);
+    CURLMcode mc = curl_multi_add_handle(L->multi, e);
     if (mc != CURLM_OK)
         return mh_fail(r->msg, sizeof r->msg, MH_NET, "%s: curl_multi_add_handle: %s",
                        c->servers[r->server], curl_multi_strerror(mc));
     r->prev = NULL;
-    r->next = c->active;
-    if (c->active)
-        c->active->prev = r;
-    c->active = r;
+    r->next = L->active;
+    if (L->active)
+        L->active->prev = r;
+    L->active = r;
     return MH_OK;
 }
 
-/* Starts a queued request (or fails it at once if it cannot start). */
-static void begin(mh_client *c, req *r)
+static void fail_shutdown(io_loop *L, req *r)
 {
-    r->server = c->current;
+    r->res.status = MH_NET;
+    mh_fail(r->msg, sizeof r->msg, MH_NET, "client shut down before the request completed");
+    complete(L, r, true);
+}
+
+/* Starts a queued request (or fails it at once if it cannot start). */
+static void begin(io_loop *L, req *r, bool closing)
+{
+    if (closing) {
+        fail_shutdown(L, r);
+        return;
+    }
+    r->server = r->c->current;
     r->res.server = r->server;
-    mh_status st = start_attempt(c, r);
+    mh_status st = start_attempt(L, r);
     if (st != MH_OK) {
         r->res.status = st;
-        complete(c, r, false);
+        complete(L, r, false);
     }
 }
 
-/* Classifies a finished attempt: MH_OK (result decoded into r->out), or a
- * failure status with r->msg set; *retryable says whether another attempt
- * may succeed. */
 static mh_status judge(mh_client *c, req *r, CURLcode cc, bool *retryable)
 {
     const char *srv = c->servers[r->server];
@@ -387,15 +421,16 @@ static mh_status judge(mh_client *c, req *r, CURLcode cc, bool *retryable)
     return MH_OK;
 }
 
-static void finish_attempt(mh_client *c, req *r, CURLcode cc)
+static void finish_attempt(io_loop *L, req *r, CURLcode cc)
 {
-    list_remove_active(c, r);
-    curl_multi_remove_handle(c->multi, r->easy);
+    mh_client *c = r->c;
+    list_remove_active(L, r);
+    curl_multi_remove_handle(L->multi, r->easy);
     bool retryable;
     mh_status st = judge(c, r, cc, &retryable);
     r->res.status = st;
     if (st == MH_OK || !retryable || r->res.retries >= c->retries) {
-        complete(c, r, false);
+        complete(L, r, false);
         return;
     }
     /* Retry on the next server; move the sticky start point off the failed
@@ -411,112 +446,179 @@ static void finish_attempt(mh_client *c, req *r, CURLcode cc)
     }
     r->server = next;
     r->res.server = next;
-    st = start_attempt(c, r);
+    st = start_attempt(L, r);
     if (st != MH_OK) {
         r->res.status = st;
-        complete(c, r, false);
+        complete(L, r, false);
     }
 }
 
-static void fail_shutdown(mh_client *c, req *r)
+
+/* Cancels everything of client c: in-flight transfers fail with "shut
+ * down", delayed completions run with the result they already have. */
+static void cancel_client(io_loop *L, mh_client *c)
 {
-    r->res.status = MH_NET;
-    mh_fail(r->msg, sizeof r->msg, MH_NET, "client shut down before the request completed");
-    complete(c, r, true);
+    for (req *r = L->active, *next; r; r = next) {
+        next = r->next;
+        if (r->c == c) {
+            list_remove_active(L, r);
+            fail_shutdown(L, r);
+        }
+    }
+    req **pp = &L->delayed_head;
+    L->delayed_tail = NULL;
+    while (*pp) {
+        req *r = *pp;
+        if (r->c == c) {
+            *pp = r->next;
+            complete_now(r);
+        } else {
+            L->delayed_tail = r;
+            pp = &r->next;
+        }
+    }
 }
 
 static void *io_main(void *arg)
 {
-    mh_client *c = arg;
+    io_loop *L = arg;
     for (;;) {
-        pthread_mutex_lock(&c->lock);
-        req *q = c->queue_head;
-        c->queue_head = c->queue_tail = NULL;
-        bool stop = c->stop;
-        pthread_mutex_unlock(&c->lock);
+        pthread_mutex_lock(&L->lock);
+        req *q = L->queue_head;
+        L->queue_head = L->queue_tail = NULL;
+        mh_client *closing = L->closing;
+        L->closing = NULL;
+        bool stop = L->stop;
+        /* Read each request's closing flag under the lock that set it. */
+        for (req *r = q; r; r = r->next)
+            r->cancel = r->c->closing;
+        pthread_mutex_unlock(&L->lock);
 
         while (q) {
             req *r = q;
             q = q->next;
             r->next = NULL;
-            if (stop)
-                fail_shutdown(c, r);
-            else
-                begin(c, r);
+            begin(L, r, r->cancel);
+        }
+        if (closing) {
+            for (mh_client *c = closing; c; c = c->close_next)
+                cancel_client(L, c);
+            pthread_mutex_lock(&L->lock);
+            for (mh_client *c = closing; c; c = c->close_next)
+                c->closed = true;
+            pthread_cond_broadcast(&L->cv);
+            pthread_mutex_unlock(&L->lock);
         }
         if (stop)
-            break;
+            break; /* the last client is gone: nothing is left in flight */
 
         int running = 0;
-        curl_multi_perform(c->multi, &running);
+        curl_multi_perform(L->multi, &running);
         CURLMsg *m;
         int left;
-        while ((m = curl_multi_info_read(c->multi, &left))) {
+        while ((m = curl_multi_info_read(L->multi, &left))) {
             if (m->msg != CURLMSG_DONE)
                 continue;
             req *r = NULL;
             curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
             if (r)
-                finish_attempt(c, r, m->data.result);
+                finish_attempt(L, r, m->data.result);
         }
 
         double t = now_ms();
-        while (c->delayed_head && c->delayed_head->due_ms <= t) {
-            req *r = c->delayed_head;
-            c->delayed_head = r->next;
-            if (!c->delayed_head)
-                c->delayed_tail = NULL;
-            complete_now(c, r);
+        while (L->delayed_head && L->delayed_head->due_ms <= t) {
+            req *r = L->delayed_head;
+            L->delayed_head = r->next;
+            if (!L->delayed_head)
+                L->delayed_tail = NULL;
+            complete_now(r);
         }
 
         long wait = -1;
-        curl_multi_timeout(c->multi, &wait);
+        curl_multi_timeout(L->multi, &wait);
         if (wait < 0 || wait > IDLE_POLL_MS)
             wait = IDLE_POLL_MS;
-        if (c->delayed_head) {
-            double d = c->delayed_head->due_ms - now_ms();
+        if (L->delayed_head) {
+            double d = L->delayed_head->due_ms - now_ms();
             long dl = d <= 0 ? 0 : (long)d + 1;
             if (dl < wait)
                 wait = dl;
         }
         if (wait > 0)
-            curl_multi_poll(c->multi, NULL, 0, (int)wait, NULL);
+            curl_multi_poll(L->multi, NULL, 0, (int)wait, NULL);
     }
-
-    /* Shutdown: in-flight transfers fail, delayed ones already have their
-     * result and complete with it. */
-    while (c->active) {
-        req *r = c->active;
-        list_remove_active(c, r);
-        fail_shutdown(c, r);
-    }
-    while (c->delayed_head) {
-        req *r = c->delayed_head;
-        c->delayed_head = r->next;
-        complete_now(c, r);
-    }
-    c->delayed_tail = NULL;
     return NULL;
+}
+
+static void loop_free(io_loop *L)
+{
+    if (!L)
+        return;
+    for (size_t i = 0; i < L->pool_n; i++)
+        curl_easy_cleanup(L->pool[i]);
+    free(L->pool);
+    if (L->multi)
+        curl_multi_cleanup(L->multi);
+    pthread_cond_destroy(&L->cv);
+    pthread_mutex_destroy(&L->lock);
+    free(L);
+}
+
+/* Takes a reference on the process's loop, starting it if needed. Called
+ * with g_loop_lock held. */
+static mh_status loop_acquire(char *err, size_t errlen)
+{
+    if (g_loop) {
+        g_loop->refs++;
+        return MH_OK;
+    }
+    io_loop *L = calloc(1, sizeof *L);
+    if (!L)
+        return mh_fail(err, errlen, MH_NOMEM, "client I/O loop");
+    pthread_mutex_init(&L->lock, NULL);
+    pthread_cond_init(&L->cv, NULL);
+    L->pool_cap = 64;
+    L->pool = calloc(L->pool_cap, sizeof *L->pool);
+    L->multi = curl_multi_init();
+    if (!L->pool || !L->multi) {
+        loop_free(L);
+        return mh_fail(err, errlen, MH_NOMEM, "client I/O loop");
+    }
+    /* The connection cache: enough kept-alive connections for every
+     * request in flight (one per stream) to several servers. */
+    curl_multi_setopt(L->multi, CURLMOPT_MAXCONNECTS, 256L);
+    int rc = pthread_create(&L->thread, NULL, io_main, L);
+    if (rc != 0) {
+        loop_free(L);
+        return mh_fail(err, errlen, MH_INTERNAL, "cannot start the client I/O thread: %s",
+                       strerror(rc));
+    }
+    L->refs = 1;
+    g_loop = L;
+    return MH_OK;
+}
+
+/* Drops a reference; the last one stops and frees the loop. */
+static void loop_release(void)
+{
+    pthread_mutex_lock(&g_loop_lock);
+    io_loop *L = g_loop;
+    if (L && --L->refs == 0) {
+        pthread_mutex_lock(&L->lock);
+        L->stop = true;
+        pthread_mutex_unlock(&L->lock);
+        curl_multi_wakeup(L->multi);
+        pthread_join(L->thread, NULL);
+        loop_free(L);
+        g_loop = NULL;
+    }
+    pthread_mutex_unlock(&g_loop_lock);
 }
 
 /* ---- public API ---- */
 
-void mh_client_free(mh_client *c)
+static void client_free_config(mh_client *c)
 {
-    if (!c)
-        return;
-    if (c->thread_started) {
-        pthread_mutex_lock(&c->lock);
-        c->stop = true;
-        pthread_mutex_unlock(&c->lock);
-        curl_multi_wakeup(c->multi);
-        pthread_join(c->thread, NULL);
-    }
-    for (size_t i = 0; i < c->pool_n; i++)
-        curl_easy_cleanup(c->pool[i]);
-    free(c->pool);
-    if (c->multi)
-        curl_multi_cleanup(c->multi);
     for (size_t i = 0; i < c->n_servers; i++) {
         if (c->servers)
             free(c->servers[i]);
@@ -527,8 +629,26 @@ void mh_client_free(mh_client *c)
     free(c->infer_url);
     free(c->input_name);
     free(c->output_name);
-    pthread_mutex_destroy(&c->lock);
     free(c);
+}
+
+void mh_client_free(mh_client *c)
+{
+    if (!c)
+        return;
+    io_loop *L = c->loop;
+    pthread_mutex_lock(&L->lock);
+    c->closing = true;
+    c->close_next = L->closing;
+    L->closing = c;
+    pthread_mutex_unlock(&L->lock);
+    curl_multi_wakeup(L->multi);
+    pthread_mutex_lock(&L->lock);
+    while (!c->closed)
+        pthread_cond_wait(&L->cv, &L->lock);
+    pthread_mutex_unlock(&L->lock);
+    client_free_config(c);
+    loop_release();
 }
 
 mh_status mh_client_create(const mh_client_config *cfg, mh_client **out, char *err,
@@ -569,15 +689,12 @@ mh_status mh_client_create(const mh_client_config *cfg, mh_client **out, char *e
     c = calloc(1, sizeof *c);
     if (!c)
         return mh_fail(err, errlen, MH_NOMEM, "client");
-    pthread_mutex_init(&c->lock, NULL);
     c->n_servers = cfg->n_servers;
     c->servers = calloc(c->n_servers, sizeof *c->servers);
     c->infer_url = calloc(c->n_servers, sizeof *c->infer_url);
     c->input_name = dup_str(in_name);
     c->output_name = dup_str(out_name);
-    c->pool_cap = 64;
-    c->pool = calloc(c->pool_cap, sizeof *c->pool);
-    if (!c->servers || !c->infer_url || !c->input_name || !c->output_name || !c->pool) {
+    if (!c->servers || !c->infer_url || !c->input_name || !c->output_name) {
         st = mh_fail(err, errlen, MH_NOMEM, "client");
         goto fail;
     }
@@ -608,24 +725,16 @@ mh_status mh_client_create(const mh_client_config *cfg, mh_client **out, char *e
     c->json_output = cfg->json_output;
     c->max_response = cfg->max_response_bytes ? cfg->max_response_bytes : DEFAULT_MAX_RESPONSE;
 
-    c->multi = curl_multi_init();
-    if (!c->multi) {
-        st = mh_fail(err, errlen, MH_NET, "curl_multi_init failed");
+    pthread_mutex_lock(&g_loop_lock);
+    st = loop_acquire(err, errlen);
+    c->loop = g_loop;
+    pthread_mutex_unlock(&g_loop_lock);
+    if (st != MH_OK)
         goto fail;
-    }
-    /* Keep one kept-alive connection per request in flight per server. */
-    curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, 64L);
-    int rc = pthread_create(&c->thread, NULL, io_main, c);
-    if (rc != 0) {
-        st = mh_fail(err, errlen, MH_INTERNAL, "cannot start the client I/O thread: %s",
-                     strerror(rc));
-        goto fail;
-    }
-    c->thread_started = true;
     *out = c;
     return MH_OK;
 fail:
-    mh_client_free(c);
+    client_free_config(c);
     return st;
 }
 
@@ -655,9 +764,10 @@ mh_status mh_client_infer(mh_client *c, const float *in, size_t n_rows, size_t n
     r->t_start = now_ms();
     r->res.msg = r->msg;
 
-    pthread_mutex_lock(&c->lock);
-    uint64_t id = ++c->next_id;
-    pthread_mutex_unlock(&c->lock);
+    io_loop *L = c->loop;
+    pthread_mutex_lock(&L->lock);
+    uint64_t id = ++L->next_id;
+    pthread_mutex_unlock(&L->lock);
 
     char line[80];
     r->header = mh__client_encode_header(id, c->input_name, n_rows, n_cols, c->output_name,
@@ -678,20 +788,20 @@ mh_status mh_client_infer(mh_client *c, const float *in, size_t n_rows, size_t n
         r->hdrs = h;
     }
 
-    pthread_mutex_lock(&c->lock);
-    if (c->stop) {
-        pthread_mutex_unlock(&c->lock);
+    pthread_mutex_lock(&L->lock);
+    if (c->closing) {
+        pthread_mutex_unlock(&L->lock);
         free_req(r);
         return mh_fail(err, errlen, MH_NET, "infer: client is shutting down");
     }
-    if (c->queue_tail)
-        c->queue_tail->next = r;
+    if (L->queue_tail)
+        L->queue_tail->next = r;
     else
-        c->queue_head = r;
-    c->queue_tail = r;
+        L->queue_head = r;
+    L->queue_tail = r;
     bump(&c->st.requests, 1);
-    pthread_mutex_unlock(&c->lock);
-    curl_multi_wakeup(c->multi);
+    pthread_mutex_unlock(&L->lock);
+    curl_multi_wakeup(L->multi);
     return MH_OK;
 nomem:
     free_req(r);

@@ -1,7 +1,8 @@
 /* mh_client.h - asynchronous inference client (KServe v2 / Open Inference
  * Protocol over HTTP/1.1, with Triton's binary tensor data extension).
  *
- * One mh_client owns one I/O thread running a libcurl multi handle. Worker
+ * Every mh_client of a process shares ONE I/O thread running one libcurl
+ * multi handle (started by the first client, stopped with the last). Worker
  * threads hand requests in through a locked queue (mh_client_infer() returns
  * at once, it never waits on the network); the I/O thread sends them over
  * kept-alive connections, applies the per-attempt timeout, retries and fails
@@ -101,14 +102,17 @@ typedef struct mh_client_stats {
 } mh_client_stats;
 
 /* Validates cfg (at least one server, each an http:// or https:// URL; a
- * valid model name) and starts the I/O thread. On success *out is a new
+ * valid model name) and attaches to the process's I/O thread (starting it
+ * if this is the first client). On success *out is a new
  * client owned by the caller (mh_client_free). Errors name the bad field. */
 mh_status mh_client_create(const mh_client_config *cfg, mh_client **out, char *err,
                            size_t errlen);
 
-/* Stops the I/O thread: requests still in flight or queued are completed
- * with MH_NET "client shut down", delayed ones (emulate_rtt_ms) with their
- * result; every callback has run when this returns.
+/* Detaches the client: its requests still in flight or queued are
+ * completed with MH_NET "client shut down", its delayed ones
+ * (emulate_rtt_ms) with their result, on the I/O thread; every callback has
+ * run when this returns. Other clients are not disturbed; the last client
+ * stops the I/O thread.
  * NULL is a no-op. Must not be called from a completion callback. */
 void mh_client_free(mh_client *c);
 

@@ -11,11 +11,13 @@ check "MAHI per channel and per event" \
     grep -Eq '^MAHI +[0-9.]+ us/channel +[0-9.]+ us/event$' "$E2E_TMP/bench.out"
 check "FACILE per event" grep -Eq '^FACILE CPU +[0-9.]+ ns/channel +[0-9.]+ us/event' \
     "$E2E_TMP/bench.out"
+check "ratio line for run_all" grep -Eq '^ratio: mahi_over_facile_cpu = [0-9.]+ \(' \
+    "$E2E_TMP/bench.out"
 check "pileup 0 scan line" grep -q '^mahi at pileup   0: ' "$E2E_TMP/bench.out"
 if grep -q "onnxruntime comparison skipped" "$E2E_TMP/bench.out"; then
     echo "# SKIP onnxruntime part of bench_hcal.sh: no PyPI"
 else
-    check "onnxruntime ratio" grep -Eq '^ratio onnxruntime/FACILE forward [0-9.]+' \
+    check "onnxruntime ratio" grep -Eq '^ratio: onnxruntime_over_facile = [0-9.]+ \(.*; goal' \
         "$E2E_TMP/bench.out"
 fi
 check_fails "bad model is named" 1 "hcal_bench: .*nowhere" \

@@ -4,7 +4,9 @@
 # forward pass (checked inside the script) and, independently here, with the
 # numpy golden outputs of tests/data/facile_tiny/golden.txt; the Triton
 # repository has the expected files and a config.pbtxt that Triton's own
-# ModelConfig protobuf parses; broken models fail with a clear message.
+# ModelConfig protobuf parses, and `minihlt serve` serving that same
+# directory answers like onnxruntime on its model.onnx; broken models fail
+# with a clear message.
 # Needs PyPI (onnx, onnxruntime, tritonclient[grpc] in $MINIHLT_BUILD/venv):
 # without it the test prints why and skips.
 . "$(dirname "$0")/lib.sh"
@@ -75,4 +77,38 @@ check "renamed config.yaml still loads in the C loader" "$VPY" -c "
 import sys; sys.path.insert(0, 'scripts')
 import facile_onnx as fo
 fo.CFacile('$BUILD', '$E2E_TMP/triton/facile').close()"
+
+# The same directory served by `minihlt serve` answers like onnxruntime on the
+# model.onnx a Triton server would load from it.
+"$MINIHLT" serve --models "$E2E_TMP/triton" --port 0 >"$E2E_TMP/srv.out" 2>"$E2E_TMP/srv.err" &
+srv=$!
+url=""
+for _ in $(seq 1 100); do
+    url=$(sed -n 's/^listening on http:\/\/\([^ ]*\)$/\1/p' "$E2E_TMP/srv.out")
+    [ -n "$url" ] && break
+    sleep 0.05
+done
+if [ -z "$url" ]; then
+    not_ok "minihlt serve loads the Triton repository"; sed 's/^/#   /' "$E2E_TMP/srv.err"
+else
+    check "minihlt serve = onnxruntime on the exported repository" "$VPY" - "$url" \
+        "$E2E_TMP/triton/facile/1/model.onnx" "$MODEL/golden.txt" <<'EOF'
+import json, sys, urllib.request
+import numpy as np
+import onnxruntime as ort
+url, path, golden = sys.argv[1:4]
+x = np.loadtxt(golden, comments="#", skiprows=3, ndmin=2)[:40, 14:14 + 46].astype(np.float32)
+body = {"inputs": [{"name": "input__0", "datatype": "FP32", "shape": list(x.shape),
+                    "data": x.ravel().tolist()}]}
+req = urllib.request.Request(f"http://{url}/v2/models/facile/infer", json.dumps(body).encode(),
+                             {"Content-Type": "application/json"})
+out = json.load(urllib.request.urlopen(req, timeout=10))["outputs"][0]
+served = np.array(out["data"], dtype=np.float32).reshape(out["shape"])
+(ref,) = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"input__0": x})
+d = np.abs(served - ref).max() / max(1.0, np.abs(ref).max())
+assert served.shape == ref.shape and d < 1e-4, (served.shape, ref.shape, d)
+EOF
+fi
+kill -TERM "$srv" 2>/dev/null
+wait "$srv" 2>/dev/null
 e2e_done
