@@ -86,6 +86,21 @@ YAML
 check "output module writes the selected events" sh -c '"$0" run "$1" --input "$2" --quiet &&
     "$0" inspect "$3/kept.mhe" | grep -Eq "^events +6$"' "$MINIHLT" "$E2E_TMP/out.yaml" "$GOLDEN" "$E2E_TMP"
 
+cat >"$E2E_TMP/slow.yaml" <<YAML
+process: {threads: 1, streams: 1}
+modules:
+  w: {plugin: emulated_async, async_wait_ms: 100}
+paths:
+  P: [w]
+YAML
+if command -v script >/dev/null; then
+    # script(1) gives the program a terminal on stderr; stdout goes to a file.
+    script -qec "$MINIHLT run $E2E_TMP/slow.yaml --input $GOLDEN > $E2E_TMP/slow.out" /dev/null \
+        >"$E2E_TMP/tty.txt" 2>&1
+    if grep -aq "/12 events .* ev/s .*ETA" "$E2E_TMP/tty.txt" && grep -q "timing report" "$E2E_TMP/slow.out"
+    then ok "progress line on a terminal"; else not_ok "progress line on a terminal"; fi
+fi
+
 check "plugins lists the built-in types" sh -c '"$0" plugins | grep -q "type emulated_async \[producer, async\]" &&
     "$0" plugins | grep -q "type prescale \[filter\]" && "$0" plugins | grep -q "type output \[output\]"' "$MINIHLT"
 check "plugins --json" sh -c '"$0" plugins --json | python3 -c "
