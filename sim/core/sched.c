@@ -378,6 +378,18 @@ mh_status mh_sched_run(mh_sched *s, char *err, size_t errlen)
             end_st = mh_fail(err, errlen, r, "module '%s': end of job: %s", mod->label,
                              e[0] ? e : mh_strerror(r));
     }
+    if (s->src.skipped_clusters) {
+        /* Not events read: they never left the source. Say so in both reports. */
+        mh_module_ctx c = {s, 0};
+        char line[256], json[128];
+        snprintf(line, sizeof line,
+                 "source: skipped %u damaged cluster(s), %llu event(s) (source.skip_bad)",
+                 s->src.skipped_clusters, (unsigned long long)s->src.skipped_bad);
+        snprintf(json, sizeof json, "{\"skipped_clusters\": %u, \"skipped_events\": %llu}",
+                 s->src.skipped_clusters, (unsigned long long)s->src.skipped_bad);
+        s->host.report_text(&c, line);
+        s->host.report_section(&c, "source", json, NULL, 0);
+    }
     if (s->src.st != MH_OK)
         return mh_fail(err, errlen, s->src.st, "%s", s->src.err);
     if (atomic_load(&s->stop_reported))

@@ -178,7 +178,8 @@ typedef struct mh__source {
     uint64_t next_seq;        /* next cluster of the looped sequence to read */
     uint64_t total_seq;       /* nclusters * loop */
     uint64_t next_serial;
-    uint64_t skipped_bad;
+    uint64_t skipped_bad;     /* events of damaged clusters skipped (skip_bad) */
+    uint32_t skipped_clusters;
     bool skip_bad;
     pthread_mutex_t lock;
     mh__stream *idle;         /* stack of idle streams */

@@ -139,6 +139,7 @@ void mh__source_dispatch(mh__source *src)
             (c->st == MH_CORRUPT || c->st == MH_CHECKSUM || c->st == MH_TRUNCATED ||
              c->st == MH_FORMAT)) {
             src->skipped_bad += c->end - c->next;
+            src->skipped_clusters++;
             c->next = c->end;
         } else if (c->st != MH_OK) {
             src->st = c->st;

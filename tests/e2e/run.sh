@@ -74,6 +74,22 @@ assert e[\"failures\"][0][\"module\"] == \"bad\", e"' "$MINIHLT" "$E2E_TMP/fail.
 check_fails "on_error stop exits 1 naming the module" 1 "module 'bad': emulated failure.*on_error: stop" \
     "$MINIHLT" run "$E2E_TMP/fail.yaml" --input "$GOLDEN" --set process.on_error=stop
 
+# A damaged cluster: the run fails naming file and cluster, or skips it.
+cp "$GOLDEN" "$E2E_TMP/bad.mhe"
+printf '\377\377\377\377' | dd of="$E2E_TMP/bad.mhe" bs=1 seek=6000 conv=notrunc 2>/dev/null
+ZERO="--set modules.unpack.mean_ms=0 --set modules.tracking.mean_ms=0 --set modules.calo.mean_ms=0"
+# shellcheck disable=SC2086
+check_fails "damaged input fails the run with file and cluster" 1 "bad.mhe: cluster [0-9]+ at byte [0-9]+: checksum" \
+    "$MINIHLT" run "$MENU" --input "$E2E_TMP/bad.mhe" --quiet $ZERO
+# shellcheck disable=SC2086
+check "source.skip_bad skips the damaged cluster and says so" sh -c '"$0" run "$1" --input "$2/bad.mhe" \
+    --set source.skip_bad=true --report "$2/bad.json" '"$ZERO"' | grep -q "source: skipped 1 damaged cluster" &&
+    python3 -c "
+import json; r = json.load(open(\"$2/bad.json\"))
+s = r[\"sections\"][\"source\"]; e = r[\"events\"]
+assert s[\"skipped_clusters\"] == 1 and e[\"read\"] + s[\"skipped_events\"] == 12, (s, e)"' \
+    "$MINIHLT" "$MENU" "$E2E_TMP"
+
 cat >"$E2E_TMP/out.yaml" <<YAML
 modules:
   half: {plugin: prescale, n: 2}
