@@ -72,10 +72,14 @@ static inline uint64_t mh__clock_stop(mh__module *mod, mh__clock *c, uint64_t *c
         *cpu_ns = mh_thread_cpu_ns() - c->c0;
         if (real < MH__CPU_OFF_NS)
             atomic_store_explicit(&mod->measure_cpu, false, memory_order_relaxed);
-    } else {
+    } else if (real <= MH__CPU_ON_NS) {
         *cpu_ns = real;
-        if (real > MH__CPU_ON_NS)
-            atomic_store_explicit(&mod->measure_cpu, true, memory_order_relaxed);
+    } else {
+        /* Not measured and long: the module got slower, or the thread was
+         * preempted (an oversubscribed machine). Count at most the threshold
+         * as CPU for this call, and measure from now on. */
+        *cpu_ns = MH__CPU_ON_NS;
+        atomic_store_explicit(&mod->measure_cpu, true, memory_order_relaxed);
     }
     mh__tls.t_last = t1;
     return real;
