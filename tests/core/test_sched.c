@@ -160,6 +160,8 @@ START_TEST(test_startup_errors)
                          "abi_bad.so failed to load: plugin ABI version 99, this minihlt has version 1");
     expect_startup_error("modules:\n  a: {plugin: from_no_entry}\npaths:\n  P: [a]\n", MH_PLUGIN,
                          "no_entry.so failed to load: no entry symbol minihlt_plugin_entry");
+    expect_startup_error("modules:\n  a: {plugin: from_abi_small}\npaths:\n  P: [a]\n", MH_PLUGIN,
+                         "abi_small.so failed to load: module type 0: table of 24 bytes, at least");
 }
 END_TEST
 
