@@ -43,13 +43,20 @@ static bool mh__tsc_reliable(void)
     return constant && nonstop;
 }
 
-/* One (tsc, monotonic) pair, the counter read between two clock reads. */
+/* One (tsc, monotonic) pair: the counter read between two clock reads that
+ * are close together. A pair whose reads are far apart (the thread was
+ * preempted in between, common on a loaded machine) is read again: it would
+ * skew the factor by the length of the preemption. */
 static void mh__pair(uint64_t *tsc, uint64_t *ns)
 {
-    uint64_t a = mh__mono();
-    *tsc = __builtin_ia32_rdtsc();
-    uint64_t b = mh__mono();
-    *ns = a + (b - a) / 2;
+    for (int tries = 0;; tries++) {
+        uint64_t a = mh__mono();
+        *tsc = __builtin_ia32_rdtsc();
+        uint64_t b = mh__mono();
+        *ns = a + (b - a) / 2;
+        if (b - a < 2000 || tries >= 1000)
+            return;
+    }
 }
 #endif
 
@@ -63,7 +70,7 @@ static void mh__clock_setup(void)
     mh__pair(&t0, &n0);
     do
         mh__pair(&t1, &n1);
-    while (n1 - n0 < 5000000u); /* 5 ms: the factor is good to ~1e-4 */
+    while (n1 - n0 < 10000000u); /* 10 ms, pairs good to 1 us: factor good to 1e-4 */
     if (t1 <= t0)
         return;
     /* ns = tsc * mult / 2^32 */

@@ -3,6 +3,7 @@
  * stop paths, prescales, start-up errors, concurrency of paths, external
  * work without threads, failure policies, totals, the source options and the
  * output module. Runs under `make tsan` too (name test_sched*). */
+#include "core/sched_internal.h"
 #include "schedtest.h"
 
 static const char *sample;
@@ -403,6 +404,21 @@ START_TEST(test_async_on_demand_producer)
 }
 END_TEST
 
+START_TEST(test_clock)
+{
+    /* The module-timing clock (TSC where reliable) agrees with
+     * CLOCK_MONOTONIC over a 30 ms interval. */
+    mh__clock_init();
+    uint64_t t0 = mh__now(), m0 = mh__clock_mono();
+    while (mh__clock_mono() - m0 < 30000000u)
+        ;
+    uint64_t t1 = mh__now(), m1 = mh__clock_mono();
+    double ratio = (double)(t1 - t0) / (double)(m1 - m0);
+    ck_assert_msg(ratio > 0.99 && ratio < 1.01, "clock ratio %.4f (tsc %d)", ratio,
+                  (int)mh__clock_config.use_tsc);
+}
+END_TEST
+
 static Suite *sched_suite(void)
 {
     Suite *s = suite_create("sched");
@@ -422,6 +438,7 @@ static Suite *sched_suite(void)
     tcase_add_test(tc, test_output_module);
     tcase_add_test(tc, test_params_through_host);
     tcase_add_test(tc, test_async_on_demand_producer);
+    tcase_add_test(tc, test_clock);
     suite_add_tcase(s, tc);
     return s;
 }
