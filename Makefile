@@ -121,7 +121,7 @@ deps:
 
 $(SAMPLE): $(BIN)
 	@mkdir -p $(@D)
-	$(BIN) gen -n 2000 --pileup 60 --process ttbar --seed 1 -o $@
+	$(BIN) gen -n 300 --pileup 60 --process ttbar --seed 1 -o $@
 
 sample: $(SAMPLE)
 

@@ -429,7 +429,9 @@ void mh_sched_free(mh_sched *s)
 {
     if (!s)
         return;
-    mh_tbb_free(s->tbb);
+    /* Modules first: their own threads (timers, device callbacks) may still
+     * be returning from host->async_done() -> mh_tbb_run() after the last
+     * event ended; destroy() joins them, then the arena can go. */
     for (size_t i = 0; i < s->nmods; i++) {
         mh__module *mod = &s->mods[i];
         if (mod->created)
@@ -445,6 +447,7 @@ void mh_sched_free(mh_sched *s)
         free(mod->deps);
     }
     free(s->mods);
+    mh_tbb_free(s->tbb);
     for (size_t p = 0; p < s->nprods; p++) {
         free(s->prods[p].instance);
         free(s->prods[p].type);

@@ -98,12 +98,6 @@ static bool mh__produce(mh__stream *st, uint32_t m)
     return mh__complete(st, m);
 }
 
-static void mh__produce_task(void *arg)
-{
-    mh_event *ev = arg;
-    mh__produce(ev->st, ev->mod);
-}
-
 /* Both arrivals of an ExternalWork module are in: account the wait, run
  * produce() unless the external work failed. */
 static bool mh__after_async(mh__stream *st, uint32_t m)
@@ -118,6 +112,12 @@ static bool mh__after_async(mh__stream *st, uint32_t m)
         return mh__complete(st, m);
     }
     return mh__produce(st, m);
+}
+
+static void mh__after_async_task(void *arg)
+{
+    mh_event *ev = arg;
+    mh__after_async(ev->st, ev->mod);
 }
 
 /* Runs module m (its dependencies are done). Returns true if it completed
@@ -164,7 +164,7 @@ void mh__async_done(mh_async *h, mh_status status, const char *msg)
     if (atomic_fetch_add_explicit(&ms->arrivals, 1, memory_order_acq_rel) == 1) {
         mh__stream *st = ms->view.st;
         /* Called from any thread: produce() becomes a task of the arena. */
-        mh__spawn(st->s, mh__produce_task, &ms->view);
+        mh__spawn(st->s, mh__after_async_task, &ms->view);
     }
 }
 

@@ -69,21 +69,22 @@ static inline double mh__rng_exp(mh__rng *r, double mean)
     return -mean * log(mh__rng_uniform(r));
 }
 
-/* Poisson: multiplication method below mean 30, rounded normal above (the
- * photo-statistics of large pulses, where the difference is invisible). */
+/* Poisson: inversion by sequential search below mean 30 (one uniform and
+ * one exp per draw), rounded normal above (the photo-statistics of large
+ * pulses, where the difference is invisible). */
 static inline uint32_t mh__rng_poisson(mh__rng *r, double mean)
 {
     if (!(mean > 0.0))
         return 0;
     if (mean < 30.0) {
-        double l = exp(-mean), p = 1.0;
+        double u = mh__rng_uniform(r), p = exp(-mean), f = p;
         uint32_t k = 0;
-        for (;;) {
-            p *= mh__rng_uniform(r);
-            if (p <= l)
-                return k;
+        while (u > f && k < 200) {
             k++;
+            p *= mean / k;
+            f += p;
         }
+        return k;
     }
     double x = floor(mean + sqrt(mean) * mh__rng_gauss(r) + 0.5);
     return x < 0.0 ? 0u : (uint32_t)x;

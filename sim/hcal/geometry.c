@@ -64,7 +64,7 @@ static int mh__phi_valid(int aieta, int iphi)
     return aieta < MH_HCAL_DOUBLE_PHI_IETA || (iphi & 1);
 }
 
-static float mh__wrap_phi(double phi)
+float mh_hcal_wrap_phi(double phi)
 {
     while (phi > M_PI)
         phi -= 2.0 * M_PI;
@@ -118,10 +118,10 @@ static void mh__geo_build(void)
             double deg = M_PI / 180.0;
             if (a >= MH_HCAL_DOUBLE_PHI_IETA) {
                 tw->dphi = (float)(10.0 * deg);
-                tw->phi = mh__wrap_phi(iphi * 5.0 * deg);
+                tw->phi = mh_hcal_wrap_phi(iphi * 5.0 * deg);
             } else {
                 tw->dphi = (float)(5.0 * deg);
-                tw->phi = mh__wrap_phi((iphi - 0.5) * 5.0 * deg);
+                tw->phi = mh_hcal_wrap_phi((iphi - 0.5) * 5.0 * deg);
             }
             mh__tower_lut[ieta + MH_HCAL_MAX_IETA][iphi] = (int32_t)t;
             t++;

@@ -87,6 +87,9 @@ const mh_hcal_tower *mh_hcal_tower_at(uint32_t t);
  * (0 for a bad t). */
 uint32_t mh_hcal_tower_channels(uint32_t t, uint32_t *out, uint32_t cap);
 
+/* Azimuth phi (radians, any value) wrapped into (-pi, pi]. */
+float mh_hcal_wrap_phi(double phi);
+
 /* |eta| edges of ring |ieta| = 1..29 (CMS HCAL tower boundaries); returns 0
  * for a bad ring. */
 int mh_hcal_ring_edges(int aieta, float *eta_lo, float *eta_hi);
@@ -111,6 +114,40 @@ float mh_qie11_low_edge(uint8_t adc);
 /* Code of the bin containing charge q (fC): q below 0 gives 0, q at or
  * above the full scale gives 255. */
 uint8_t mh_qie11_adc(float q_fc);
+
+/* The 257 bin edges in fC (edges[c] = lower edge of code c, edges[256] =
+ * full scale); static, valid forever. For hot loops with
+ * mh_qie11_adc_edges(), which mh_qie11_adc() is. */
+const float *mh_qie11_edges(void);
+
+/* mh_qie11_adc() inlined, given e = mh_qie11_edges(): an analytic guess
+ * (ranges start at 196 (8^r - 1) / 7 units, segments inside a range at 0,
+ * 16, 56, 140 units = codes 0, 16, 36, 57), then corrected against the edge
+ * table so that code -> charge -> code is exact. */
+static inline uint8_t mh_qie11_adc_edges(const float *e, float q_fc)
+{
+    if (!(q_fc >= e[1])) /* also NaN */
+        return 0;
+    if (q_fc >= e[MH_QIE11_NCODES - 1])
+        return MH_QIE11_NCODES - 1;
+    float u = q_fc * (1.0f / MH_QIE11_UNIT_FC);
+    int r = u < 196.0f ? 0 : u < 1764.0f ? 1 : u < 14308.0f ? 2 : 3;
+    static const float rstart[4] = {0.0f, 196.0f, 1764.0f, 14308.0f};
+    static const float rinv[4] = {1.0f, 0.125f, 0.015625f, 0.001953125f};
+    float x = (u - rstart[r]) * rinv[r];
+    int m = x < 16.0f ? (int)x
+          : x < 56.0f ? 16 + (int)((x - 16.0f) * 0.5f)
+          : x < 140.0f ? 36 + (int)((x - 56.0f) * 0.25f)
+                       : 57 + (int)((x - 140.0f) * 0.125f);
+    if (m > 63)
+        m = 63;
+    int c = r * 64 + m;
+    while (c < MH_QIE11_NCODES - 1 && q_fc >= e[c + 1])
+        c++;
+    while (c > 0 && q_fc < e[c])
+        c--;
+    return (uint8_t)c;
+}
 
 /* Capacitor id of time sample ts when sample 0 used capid0 (rotates 0..3). */
 static inline uint8_t mh_qie11_capid(uint8_t capid0, int ts)

@@ -2,7 +2,7 @@
  *
  * The 257 bin edges are computed once (in nominal units, exactly
  * representable) and every conversion reads them: the code -> charge
- * direction is a lookup, charge -> code a binary search over the edges, so
+ * direction is a lookup, charge -> code an analytic guess corrected against the edges, so
  * the two directions can never disagree.
  */
 #include <pthread.h>
@@ -55,21 +55,12 @@ float mh_qie11_fc(uint8_t adc)
     return 0.5f * (e[adc] + e[adc + 1]);
 }
 
+const float *mh_qie11_edges(void)
+{
+    return mh__qie();
+}
+
 uint8_t mh_qie11_adc(float q_fc)
 {
-    const float *e = mh__qie();
-    if (!(q_fc >= e[1])) /* also NaN */
-        return 0;
-    if (q_fc >= e[MH_QIE11_NCODES - 1])
-        return MH_QIE11_NCODES - 1;
-    /* Largest c with e[c] <= q: invariant e[lo] <= q < e[hi]. */
-    int lo = 1, hi = MH_QIE11_NCODES - 1;
-    while (hi - lo > 1) {
-        int mid = (lo + hi) / 2;
-        if (e[mid] <= q_fc)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    return (uint8_t)lo;
+    return mh_qie11_adc_edges(mh__qie(), q_fc);
 }

@@ -2,6 +2,7 @@
 // keep it a shim. Every extern "C" entry point catches every exception.
 #include "tbb/mh_tbb.h"
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <new>
@@ -10,6 +11,21 @@
 #include <oneapi/tbb/info.h>
 #include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
+
+// ThreadSanitizer cannot see the synchronisation inside libtbb (not built
+// with TSan): a task published by one thread and run by another looks like a
+// race on everything the task reads. Tell TSan about the hand-over: release
+// on the task's argument when submitting, acquire when the task starts;
+// release on the arena when a task ends, acquire when the wait returns.
+#if defined(__SANITIZE_THREAD__)
+extern "C" void __tsan_acquire(void *addr);
+extern "C" void __tsan_release(void *addr);
+#define MH__TSAN_ACQUIRE(p) __tsan_acquire((void *)(p))
+#define MH__TSAN_RELEASE(p) __tsan_release((void *)(p))
+#else
+#define MH__TSAN_ACQUIRE(p) ((void)0)
+#define MH__TSAN_RELEASE(p) ((void)0)
+#endif
 
 struct mh_tbb {
     unsigned threads;
@@ -25,16 +41,36 @@ namespace {
 // waits): tells mh_tbb_run whether it may spawn locally.
 thread_local mh_tbb *tl_current = nullptr;
 
+// The task body: a C function and its argument. The fields are atomics
+// (relaxed) only so that ThreadSanitizer sees the copy oneTBB makes on the
+// submitting thread and the read on the running thread as atomic accesses:
+// the real ordering is oneTBB's queue, invisible to TSan (see above).
 struct task_fn {
-    mh_tbb *t;
-    mh_tbb_fn fn;
-    void *arg;
+    std::atomic<mh_tbb *> t;
+    std::atomic<mh_tbb_fn> fn;
+    std::atomic<void *> arg;
+    task_fn(mh_tbb *t_, mh_tbb_fn fn_, void *arg_)
+    {
+        t.store(t_, std::memory_order_relaxed);
+        fn.store(fn_, std::memory_order_relaxed);
+        arg.store(arg_, std::memory_order_relaxed);
+    }
+    task_fn(const task_fn &o)
+        : task_fn(o.t.load(std::memory_order_relaxed), o.fn.load(std::memory_order_relaxed),
+                  o.arg.load(std::memory_order_relaxed))
+    {
+    }
+    task_fn &operator=(const task_fn &) = delete;
     void operator()() const
     {
+        mh_tbb *tt = t.load(std::memory_order_relaxed);
+        void *a = arg.load(std::memory_order_relaxed);
+        MH__TSAN_ACQUIRE(a);
         mh_tbb *prev = tl_current;
-        tl_current = t;
-        fn(arg);
+        tl_current = tt;
+        fn.load(std::memory_order_relaxed)(a);
         tl_current = prev;
+        MH__TSAN_RELEASE(tt);
     }
 };
 
@@ -107,7 +143,8 @@ extern "C" void mh_tbb_free(mh_tbb *t)
 extern "C" mh_status mh_tbb_run(mh_tbb *t, mh_tbb_fn fn, void *arg)
 {
     try {
-        task_fn f{t, fn, arg};
+        task_fn f(t, fn, arg);
+        MH__TSAN_RELEASE(arg);
         if (tl_current == t)
             t->group.run(f);  // a thread of this arena: its own deque
         else
@@ -152,6 +189,7 @@ extern "C" mh_status mh_tbb_wait(mh_tbb *t, char *err, size_t errlen)
             t->group.wait();
             tl_current = prev;
         });
+        MH__TSAN_ACQUIRE(t);
         return MH_OK;
     } catch (const std::exception &e) {
         return mh_fail(err, errlen, MH_INTERNAL, "oneTBB: %s", e.what());
