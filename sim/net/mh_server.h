@@ -27,6 +27,8 @@ typedef struct mh_server_opts {
     unsigned max_connections; /* open connections; default 256 */
     size_t max_queue;         /* pending requests per model (503 beyond); default 1024 */
     const char *backend;      /* NULL: each model's instance_group kind; else "cpu", ... */
+    size_t max_buffered;      /* request bodies held in memory at once, all connections
+                                 together (503 beyond); 0 = 4 * max_body */
 } mh_server_opts;
 
 /* Fills the defaults above. */
