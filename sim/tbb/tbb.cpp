@@ -32,7 +32,11 @@ struct mh_tbb {
     tbb::task_arena arena;
     tbb::task_group group;
     tbb::task_handle hold;  // empty when not held
-    explicit mh_tbb(unsigned n) : threads(n), arena(static_cast<int>(n), 1) {}
+    // No slot reserved for the calling thread: with a reserved slot oneTBB
+    // still wakes a worker for enqueued tasks ("mandatory concurrency"), and
+    // the thread joining in mh_tbb_wait made threads + 1 run modules at once
+    // (seen as two modules overlapping with --threads 1).
+    explicit mh_tbb(unsigned n) : threads(n), arena(static_cast<int>(n), 0) {}
 };
 
 namespace {
