@@ -24,7 +24,7 @@ def body(path):
 a, b = body('configs/hlt.yaml'), body('configs/hlt_opencl.yaml')
 import difflib, sys
 d = list(difflib.unified_diff(a, b, 'hlt.yaml', 'hlt_opencl.yaml', lineterm='', n=0))
-assert not d, 'regenerate hlt_opencl.yaml from hlt.yaml (body below its header, hbheReco line swapped):\\n' + '\\n'.join(d[:20])
+assert not d, 'run /usr/bin/python3 scripts/derive_menu.py configs/hlt_opencl.yaml:\\n' + '\\n'.join(d[:20])
 assert any(l.startswith('  hbheReco: {plugin: hcal_opencl') for l in open('configs/hlt_opencl.yaml'))
 "
 
