@@ -93,13 +93,14 @@ $(BUILD)/gen/%.o: $(BUILD)/gen/%.c
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c -o $@ $<
 
 # Plugins: every .c in plugins/<name>/ into one shared object, hidden
-# visibility so that only the entry symbol is exported.
+# visibility so that only the entry symbol is exported. (No % inside the
+# second expansion: make would replace it with the stem too.)
 .SECONDEXPANSION:
-$(BUILD)/plugins/%.so: $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard plugins/%/*.c)) $(LIBMH)
+$(BUILD)/plugins/%.so: $$(foreach f,$$(wildcard plugins/$$*/*.c),$(BUILD)/obj/$$(basename $$f).o) $(LIBMH)
 	@mkdir -p $(@D)
 	$(CC) -shared -o $@ $(filter %.o,$^) $(LDFLAGS_ALL) -L$(BUILD)/lib -lminihlt -Wl,-rpath,'$$ORIGIN/../lib' $(LIBS)
 
-$(BUILD)/tests/plugins/%.so: $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard tests/plugins/%/*.c)) $(LIBMH)
+$(BUILD)/tests/plugins/%.so: $$(foreach f,$$(wildcard tests/plugins/$$*/*.c),$(BUILD)/obj/$$(basename $$f).o) $(LIBMH)
 	@mkdir -p $(@D)
 	$(CC) -shared -o $@ $(filter %.o,$^) $(LDFLAGS_ALL) -L$(BUILD)/lib -lminihlt -Wl,-rpath,'$$ORIGIN/../../lib' $(LIBS)
 
@@ -132,10 +133,17 @@ run:
 	@$(MAKE) --no-print-directory sample
 	@sh scripts/run_default.sh $(BUILD)
 
+# The README's test command (and CI's): unit + end-to-end tests, then the
+# unit tests again under ASan+UBSan, then the threaded tests under TSan.
 test:
 	@sh scripts/deps.sh
 	@$(MAKE) --no-print-directory all
+	@echo "== make test: unit and end-to-end tests ($(BUILD))"
 	@sh scripts/run_tests.sh $(BUILD)
+	@echo "== make test: unit tests under ASan+UBSan (build/asan)"
+	@$(MAKE) --no-print-directory sanitize
+	@echo "== make test: threaded tests under TSan (build/tsan)"
+	@$(MAKE) --no-print-directory tsan
 
 test-unit: all
 	@sh scripts/run_tests.sh $(BUILD) unit
@@ -161,3 +169,4 @@ clean:
 	rm -rf $(BUILD) build
 
 -include $(shell find $(BUILD)/obj $(BUILD)/gen -name '*.d' 2>/dev/null)
+include tests/fuzz/fuzz.mk

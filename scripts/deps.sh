@@ -6,7 +6,7 @@ set -eu
 PKGS="build-essential pkg-config libtbb-dev libzstd-dev uuid-dev ocl-icd-opencl-dev
 opencl-headers pocl-opencl-icd clinfo check libsubunit-dev libfyaml-dev libjansson-dev
 libcurl4-openssl-dev libmicrohttpd-dev zstd python3 python3-venv valgrind clang
-libclang-rt-14-dev python3-numpy python3-yaml"
+libclang-rt-14-dev python3-numpy python3-yaml python3-matplotlib"
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then

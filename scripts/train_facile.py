@@ -9,8 +9,11 @@ everywhere (energies are non-negative). Adam on the mean squared error.
 
 Data:
   --data FILE.npz   arrays `features` (n x 46, float32) and `truth` (n, GeV),
-                    e.g. dumped from a generated sample (not written yet: the
-                    generator/validation side will provide the dumper)
+                    (e.g. converted from a --raw dump)
+  --raw FILE        rows of 47 little-endian float32 (the 46 features, then the
+                    true in-time energy in GeV), as written by the validation
+                    module's `dump` parameter from a generated sample (see
+                    "Training the committed model" in plugins/README.md)
   --synthetic N     a toy sample made here: stand-in SiPM pulse (as in
                     tests/hcal/test_mahi.c), exponential in-time energies,
                     pileup in BX -3..+4, Gaussian noise. For smoke tests and
@@ -114,6 +117,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--data")
+    src.add_argument("--raw")
     src.add_argument("--synthetic", type=int)
     ap.add_argument("--out", required=True)
     ap.add_argument("--name", default="facile")
@@ -122,11 +126,22 @@ def main():
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--max-batch-size", type=int, default=16384)
+    ap.add_argument("--max-rows", type=int, default=0,
+                    help="with --raw: train on a random subset of this many channels")
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
     if args.data:
         d = np.load(args.data)
         feat, truth = d["features"].astype(np.float32), d["truth"].astype(np.float32)
+    elif args.raw:
+        rows = np.fromfile(args.raw, dtype="<f4")
+        if rows.size == 0 or rows.size % (ref.NFEAT + 1):
+            sys.exit(f"train_facile: {args.raw}: not rows of {ref.NFEAT + 1} float32")
+        rows = rows.reshape(-1, ref.NFEAT + 1)
+        if args.max_rows and rows.shape[0] > args.max_rows:
+            rows = rows[rng.permutation(rows.shape[0])[:args.max_rows]]
+        feat, truth = rows[:, :ref.NFEAT].copy(), rows[:, ref.NFEAT].copy()
+        print(f"{args.raw}: {rows.shape[0]} channels, mean true energy {truth.mean():.3f} GeV")
     else:
         feat, truth = synthetic(args.synthetic, rng)
     if feat.ndim != 2 or feat.shape[1] != ref.NFEAT or truth.shape != (feat.shape[0],):

@@ -49,4 +49,5 @@ awk -v ev="$events" -v mb="$raw_mb" -v r="$ratio" -v a="$t_mh" -v z="$t_zstd" 'B
     printf "io: minihlt read+verify+decode  %7.3f s  %9.0f events/s  %7.1f MB/s\n", a, ev / a, mb / a
     printf "io: zstd -d of the same frames  %7.3f s  %9.0f events/s  %7.1f MB/s\n", z, ev / z, mb / z
     printf "io: ratio minihlt/zstd time     %.2f\n", a / z
+    printf "ratio: read+verify+decode throughput vs zstd -d = %.2f   (minihlt inspect --verify MB/s over zstd -d MB/s of the same frames; goal >= 0.9)\n", z / a
 }'

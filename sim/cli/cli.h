@@ -23,6 +23,7 @@ int mh_cmd_plugins(int argc, char **argv);
 int mh_cmd_compare(int argc, char **argv);
 int mh_cmd_serve(int argc, char **argv);
 int mh_cmd_devices(int argc, char **argv);
+int mh_cmd_study(int argc, char **argv);
 
 /* Prints "minihlt: DETAIL" (or the status message if detail is empty) to
  * stderr and returns exit code 1. */

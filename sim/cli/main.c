@@ -13,6 +13,7 @@ static const mh_cli_command mh__commands[] = {
     {"compare", "compare two timing reports (JSON)", mh_cmd_compare},
     {"serve", "serve models over the KServe v2 / Triton protocol", mh_cmd_serve},
     {"devices", "list OpenCL platforms and devices", mh_cmd_devices},
+    {"study", "HCAL offload savings study: one run per variant, summary and plots", mh_cmd_study},
     {NULL, NULL, NULL},
 };
 

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "config/config_internal.h"
+#include "core/mh_utf8.h"
 
 #define MH__MENU_MAX_BYTES (16u << 20)
 #define MH__MAX_THREADS 1024
@@ -22,6 +23,8 @@ typedef struct mh__menu {
     struct fy_diag *diag;
     mh_cfg_node *tree;
     char *file;
+    char *text; /* the YAML text; libfyaml points into it */
+    size_t text_len;
     char **set_text; /* "--set KEY=VALUE", the file name of override nodes */
     size_t nset;
     mh__cfg_origin *origins;
@@ -206,11 +209,11 @@ static mh_status mh__string(mh__ck *c, const mh_cfg_node *map, const char *secti
 
 static mh_status mh__check_process(mh__ck *c, const mh_cfg_node *p)
 {
-    static const char *const keys[] = {"name", "threads", "streams", "on_error"};
+    static const char *const keys[] = {"name", "threads", "streams", "on_error", "time_scale"};
     mh_menu *m = &c->mm->pub;
     mh_status st = mh__section(c, p, "process");
     if (st == MH_OK)
-        st = mh__known_keys(c, p, "process", keys, 4);
+        st = mh__known_keys(c, p, "process", keys, 5);
     if (st == MH_OK)
         st = mh__string(c, p, "process", "name", &m->process_name);
     int64_t threads = 0, streams = 0;
@@ -222,6 +225,17 @@ static mh_status mh__check_process(mh__ck *c, const mh_cfg_node *p)
         return st;
     m->threads = (int)threads;
     m->streams = (int)streams;
+    const mh_cfg_node *ts = mh_cfg_get(p, "time_scale");
+    m->time_scale = 1.0;
+    if (ts) {
+        if ((st = mh_cfg_as_double(ts, "process.time_scale", &m->time_scale, c->err, c->errlen)) !=
+            MH_OK)
+            return st;
+        if (!(m->time_scale > 0 && m->time_scale <= 1000))
+            return mh_cfg_fail(ts, c->err, c->errlen, MH_CONFIG,
+                               "process.time_scale: expected a number in (0, 1000], got %g",
+                               m->time_scale);
+    }
     const char *policy = NULL;
     if ((st = mh__string(c, p, "process", "on_error", &policy)) != MH_OK)
         return st;
@@ -525,6 +539,12 @@ static bool mh__fy_null(struct fy_node *n)
 /* Sets the value at a.b.c in the document, creating missing mappings. */
 static mh_status mh__apply_override(mh__menu *mm, const char *text, char *err, size_t errlen)
 {
+    /* The value goes through libfyaml too, which can loop on invalid UTF-8
+     * (found by tests/fuzz/fuzz_menu: corpus/menu/timeout-set-utf8). */
+    size_t bad;
+    if (!mh_utf8_check(text, strlen(text), &bad))
+        return mh_fail(err, errlen, MH_CONFIG, "--set: not valid UTF-8 (byte 0x%02x at offset %zu)",
+                       (unsigned char)text[bad], bad);
     const char *eq = strchr(text, '=');
     bool ok = eq && eq != text && text[0] != '.' && eq[-1] != '.';
     for (const char *s = text; ok && s < eq; s++)
@@ -547,10 +567,24 @@ static mh_status mh__apply_override(mh__menu *mm, const char *text, char *err, s
     const int base = (int)strlen(MH__SET);
     const int vcol0 = base + (int)(eq - text) + 1;
 
-    /* The value: YAML (flow) text; empty means null. */
-    const char *val = eq + 1;
+    /* The value: YAML (flow) text; empty means null. libfyaml keeps
+     * pointing into the text it parsed, so it parses the menu's own copy
+     * (`file`), never the caller's string, which the caller may free after
+     * the load (found by tests/fuzz/fuzz_menu: mh_menu_dump read freed
+     * memory). It is parsed as a document of its own and copied in, because
+     * fy_node_build_from_string leaks its partial node on some syntax errors
+     * (corpus/menu/leak-set-block-scalar). */
+    const char *val = file + vcol0;
     size_t before = mh__diag_count(mm->diag);
-    struct fy_node *v = fy_node_build_from_string(mm->fyd, *val ? val : "~", (size_t)-1);
+    struct fy_parse_cfg pc = {0};
+    pc.flags = FYPCF_QUIET | FYPCF_RESOLVE_DOCUMENT;
+    pc.diag = mm->diag;
+    const char *vtext = *val ? val : "~";
+    struct fy_document *vd = fy_document_build_from_string(&pc, vtext, strlen(vtext));
+    struct fy_node *v = vd && fy_document_root(vd) ? fy_node_copy(mm->fyd, fy_document_root(vd))
+                                                   : NULL;
+    if (vd)
+        fy_document_destroy(vd);
     if (!v) {
         struct fy_diag_error *e = mh__diag_error(mm->diag, before);
         if (!e)
@@ -641,7 +675,8 @@ free_value:
 
 /* ---- load / free / dump --------------------------------------------------- */
 
-static mh_status mh__parse(mh__menu *mm, char *err, size_t errlen)
+/* Reads the menu file into mm->text (at most MH__MENU_MAX_BYTES). */
+static mh_status mh__read_file(mh__menu *mm, char *err, size_t errlen)
 {
     const char *path = mm->file;
     struct stat sb;
@@ -652,11 +687,47 @@ static mh_status mh__parse(mh__menu *mm, char *err, size_t errlen)
     if (sb.st_size > (off_t)MH__MENU_MAX_BYTES)
         return mh_fail(err, errlen, MH_CONFIG, "%s: menu too large (%lld bytes, at most %u)",
                        path, (long long)sb.st_size, MH__MENU_MAX_BYTES);
-    FILE *f = fopen(path, "r");
+    FILE *f = fopen(path, "rb");
     if (!f)
         return mh_fail(err, errlen, MH_IO, "%s: %s", path, strerror(errno));
+    mh_status st = MH_OK;
+    /* One byte more than allowed, to notice a file that grew since stat. */
+    size_t cap = (size_t)sb.st_size + 1;
+    if (!(mm->text = malloc(cap))) {
+        st = mh_fail(err, errlen, MH_NOMEM, "out of memory");
+        goto close_file;
+    }
+    mm->text_len = fread(mm->text, 1, cap, f);
+    if (ferror(f))
+        st = mh_fail(err, errlen, MH_IO, "%s: read error", path);
+    else if (mm->text_len > MH__MENU_MAX_BYTES)
+        st = mh_fail(err, errlen, MH_CONFIG, "%s: menu too large (more than %u bytes)", path,
+                     MH__MENU_MAX_BYTES);
+close_file:
     fclose(f);
+    return st;
+}
 
+/* Parses mm->text (mm->text_len bytes) into mm->fyd. The text must be
+ * UTF-8: libfyaml 0.7 can loop on invalid sequences (found by
+ * tests/fuzz/fuzz_menu), so they are rejected first, with their location. */
+static mh_status mh__parse(mh__menu *mm, char *err, size_t errlen)
+{
+    const char *path = mm->file;
+    size_t bad;
+    if (!mh_utf8_check(mm->text, mm->text_len, &bad)) {
+        int line = 1, col = 1;
+        for (size_t i = 0; i < bad; i++) {
+            if (mm->text[i] == '\n') {
+                line++;
+                col = 1;
+            } else if (((unsigned char)mm->text[i] & 0xC0) != 0x80) {
+                col++;
+            }
+        }
+        return mh_fail(err, errlen, MH_CONFIG, "%s:%d:%d: not valid UTF-8 (byte 0x%02x)", path,
+                       line, col, (unsigned char)mm->text[bad]);
+    }
     struct fy_diag_cfg dc;
     fy_diag_cfg_default(&dc);
     dc.fp = NULL;
@@ -668,7 +739,8 @@ static mh_status mh__parse(mh__menu *mm, char *err, size_t errlen)
     struct fy_parse_cfg pc = {0};
     pc.flags = FYPCF_QUIET | FYPCF_RESOLVE_DOCUMENT;
     pc.diag = mm->diag;
-    mm->fyd = fy_document_build_from_file(&pc, path);
+    /* libfyaml keeps pointing into the text: mm->text lives as long as fyd. */
+    mm->fyd = fy_document_build_from_string(&pc, mm->text, mm->text_len);
     if (!mm->fyd) {
         struct fy_diag_error *e = mh__diag_error(mm->diag, 0);
         if (e)
@@ -681,14 +753,16 @@ static mh_status mh__parse(mh__menu *mm, char *err, size_t errlen)
     return MH_OK;
 }
 
-mh_status mh_menu_load(const char *path, const char *const *overrides, size_t noverrides,
-                       mh_menu **out, char *err, size_t errlen)
+/* Loads from the file name (text == NULL) or from text[0..len). */
+static mh_status mh__load(const char *name, const char *text, size_t len,
+                          const char *const *overrides, size_t noverrides, mh_menu **out,
+                          char *err, size_t errlen)
 {
-    if (!out || !path || (noverrides && !overrides))
+    if (!out || !name || (noverrides && !overrides))
         return mh_fail(err, errlen, MH_INVALID, "mh_menu_load: bad arguments");
     *out = NULL;
     mh__menu *mm = calloc(1, sizeof *mm);
-    if (!mm || !(mm->file = strdup(path))) {
+    if (!mm || !(mm->file = strdup(name))) {
         free(mm);
         return mh_fail(err, errlen, MH_NOMEM, "out of memory");
     }
@@ -696,10 +770,24 @@ mh_status mh_menu_load(const char *path, const char *const *overrides, size_t no
     m->file = mm->file;
     m->process_name = "HLT";
     m->on_error = MH_ON_ERROR_SKIP_EVENT;
+    m->time_scale = 1.0;
     m->events = -1;
     m->loop = 1;
 
-    mh_status st = mh__parse(mm, err, errlen);
+    mh_status st = MH_OK;
+    if (!text) {
+        st = mh__read_file(mm, err, errlen);
+    } else if (len > MH__MENU_MAX_BYTES) {
+        st = mh_fail(err, errlen, MH_CONFIG, "%s: menu too large (%zu bytes, at most %u)", name,
+                     len, MH__MENU_MAX_BYTES);
+    } else if (!(mm->text = malloc(len ? len : 1))) {
+        st = mh_fail(err, errlen, MH_NOMEM, "out of memory");
+    } else {
+        memcpy(mm->text, text, len);
+        mm->text_len = len;
+    }
+    if (st == MH_OK)
+        st = mh__parse(mm, err, errlen);
     for (size_t i = 0; st == MH_OK && i < noverrides; i++)
         st = overrides[i] ? mh__apply_override(mm, overrides[i], err, errlen)
                           : mh_fail(err, errlen, MH_INVALID, "--set: NULL override");
@@ -721,6 +809,21 @@ mh_status mh_menu_load(const char *path, const char *const *overrides, size_t no
     }
     *out = m;
     return MH_OK;
+}
+
+mh_status mh_menu_load(const char *path, const char *const *overrides, size_t noverrides,
+                       mh_menu **out, char *err, size_t errlen)
+{
+    return mh__load(path, NULL, 0, overrides, noverrides, out, err, errlen);
+}
+
+mh_status mh_menu_load_buffer(const char *name, const char *text, size_t len,
+                              const char *const *overrides, size_t noverrides, mh_menu **out,
+                              char *err, size_t errlen)
+{
+    if (!text && len)
+        return mh_fail(err, errlen, MH_INVALID, "mh_menu_load_buffer: NULL text");
+    return mh__load(name, text ? text : "", len, overrides, noverrides, out, err, errlen);
 }
 
 static void mh__free_paths(mh_menu_path *p, size_t n)
@@ -746,6 +849,7 @@ void mh_menu_free(mh_menu *m)
         fy_document_destroy(mm->fyd);
     if (mm->diag)
         fy_diag_destroy(mm->diag);
+    free(mm->text);
     for (size_t i = 0; i < mm->nset; i++)
         free(mm->set_text[i]);
     free(mm->set_text);

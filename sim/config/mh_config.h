@@ -105,6 +105,7 @@ typedef struct mh_menu {
     int threads;                  /* 0 = number of cores */
     int streams;                  /* 0 = number of cores */
     mh_on_error on_error;         /* default skip-event */
+    double time_scale;            /* multiplies emulated module costs; default 1 */
 
     /* source */
     const char *input;            /* .mhe path; NULL if none given */
@@ -127,6 +128,14 @@ typedef struct mh_menu {
  * On success *out is owned by the caller (mh_menu_free). */
 mh_status mh_menu_load(const char *path, const char *const *overrides, size_t noverrides,
                        mh_menu **out, char *err, size_t errlen);
+
+/* Same as mh_menu_load() for a menu held in memory: text[0..len) (need not
+ * be NUL-terminated; copied, the caller keeps it). name stands for the
+ * file in m->file and in every error location. The text must be UTF-8
+ * (MH_CONFIG naming the first bad byte otherwise) and at most 16 MiB. */
+mh_status mh_menu_load_buffer(const char *name, const char *text, size_t len,
+                              const char *const *overrides, size_t noverrides, mh_menu **out,
+                              char *err, size_t errlen);
 
 /* Frees a menu and the document its nodes point into; accepts NULL. */
 void mh_menu_free(mh_menu *m);

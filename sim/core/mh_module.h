@@ -153,6 +153,11 @@ typedef struct mh_host {
                                 char *err, size_t errlen);
     /* A line of text appended to the printed report, from end_job(). */
     void (*report_text)(mh_module_ctx *ctx, const char *line);
+
+    /* --- appended in ABI 1 (check struct_size) --- */
+    /* The menu's process.time_scale (default 1): emulated costs are
+     * multiplied by it. Valid during create(). */
+    double (*time_scale)(const mh_module_ctx *ctx);
 } mh_host;
 
 /* One module type. */

@@ -52,19 +52,13 @@
 #include <stdint.h>
 
 #include "core/mh_status.h"
+#include "hcal/mahi_core.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define MH_MAHI_NTS 10      /* samples per digi */
-#define MH_MAHI_NFIT 8      /* samples in the fit window */
-#define MH_MAHI_MAXBX 8     /* at most this many pulses */
-#define MH_MAHI_BXMIN (-3)  /* earliest BX an output slot exists for */
-#define MH_MAHI_BXMAX 4     /* latest BX an output slot exists for */
-#define MH_MAHI_NOOT 7      /* out-of-time outputs per channel */
-#define MH_MAHI_LD 8        /* leading dimension of the 8x8 matrices below */
-#define MH_MAHI_PULSE_MAXROWS 512
+/* Sizes, tables and results: sim/hcal/mahi_core.h (shared with the OpenCL kernel). */
 
 /* ---- Pulse shape input ------------------------------------------------ */
 
@@ -75,19 +69,7 @@ extern "C" {
  * passed through. Must be deterministic. */
 typedef void (*mh_mahi_pulse_fn)(void *ctx, float t_ns, float *frac);
 
-/* The pulse shape tabulated on a uniform time grid; the fit interpolates
- * linearly between rows and clamps outside [t_min_ns, t_min_ns +
- * (nrows-1)*t_step_ns]. frac[r][ts] is the fraction in sample TS ts for a
- * pulse arriving at t = t_min_ns + r*t_step_ns after the start of TS soi.
- * Plain data (about 20 KiB): copy it, share it between threads read-only,
- * or upload it to a device. */
-typedef struct mh_mahi_pulse {
-    float t_min_ns;
-    float t_step_ns;
-    int32_t nrows;
-    int32_t soi;
-    float frac[MH_MAHI_PULSE_MAXROWS][MH_MAHI_NTS];
-} mh_mahi_pulse;
+/* The pulse table mh_mahi_pulse is defined in mahi_core.h. */
 
 /* Fills *pulse by calling fn at nrows = (t_max_ns - t_min_ns)/t_step_ns + 1
  * times. The range must cover meanTime +- timeSigma plus the largest time
@@ -104,24 +86,7 @@ void mh_mahi_pulse_eval(const mh_mahi_pulse *pulse, float t_ns, float *frac);
 
 /* ---- Configuration ---------------------------------------------------- */
 
-/* Parameters, named as in CMSSW's MahiFit / hbheprereco configuration. */
-typedef struct mh_mahi_config {
-    int32_t activeBXs[MH_MAHI_MAXBX]; /* BX offsets fitted, within [-3, +4], must include 0 */
-    int32_t nActiveBXs;               /* number of entries used in activeBXs */
-    int32_t nMaxItersMin;             /* max outer (covariance) iterations; CMSSW 50 */
-    int32_t nMaxItersNNLS;            /* max NNLS iterations per outer iteration; CMSSW 500 */
-    float deltaChiSqThresh;           /* outer loop stops when |delta chi2| below; 1e-3 */
-    float nnlsThresh;                 /* NNLS stops when the max gradient is below; 1e-11 */
-    float meanTime;                   /* ns, arrival time of a pulse without slew; 0 */
-    float timeSigma;                  /* ns, pulse-time uncertainty (timeSigmaSiPM); 2.5 */
-    int32_t applyTimeSlew;            /* delay the in-time pulse by the QIE11 time slew */
-    float timeSlewTzero;              /* slew(q) = clamp(tzero + slope*ln(q/fC), 0, tmax) ns; */
-    float timeSlewSlope;              /*   CMSSW "HBHE2018" set: 11.977461, -1.5610227, 10 */
-    float timeSlewTmax;
-    float ts4Thresh;                  /* GeV: fit only if SOI charge x gain >= this; 0 */
-    int32_t firstSample;              /* first digi sample of the fit window; 0 */
-    int32_t soi;                      /* digi sample of interest; 3 */
-} mh_mahi_config;
+/* mh_mahi_config (parameters named as in CMSSW) is defined in mahi_core.h. */
 
 /* Fills *cfg with the CMSSW Run 3 HBHE defaults listed above. */
 void mh_mahi_config_default(mh_mahi_config *cfg);
@@ -142,18 +107,7 @@ int mh_mahi_oot_index(int bx);
 
 /* ---- The fit ---------------------------------------------------------- */
 
-#define MH_MAHI_FLAG_FITTED 0x1    /* the fit ran (else below ts4Thresh or no charge) */
-#define MH_MAHI_FLAG_CONVERGED 0x2 /* |delta chi2| < deltaChiSqThresh was reached */
-#define MH_MAHI_FLAG_BADCOV 0x4    /* a covariance was not positive definite: fit stopped */
-
-typedef struct mh_mahi_result {
-    float energy;              /* in-time amplitude x gain (GeV) */
-    float chi2;                /* final chi2; 0 when not fitted */
-    float amp_fc;              /* in-time amplitude (fC, total pulse charge) */
-    float oot[MH_MAHI_NOOT];   /* out-of-time amplitudes x gain (GeV), by mh_mahi_oot_index */
-    int32_t niter;             /* outer iterations done */
-    int32_t flags;             /* MH_MAHI_FLAG_* */
-} mh_mahi_result;
+/* MH_MAHI_FLAG_* and mh_mahi_result are defined in mahi_core.h. */
 
 /* Fits one channel. charge_fc[0..9]: pedestal-subtracted charge of TS0..TS9
  * (fC); adc_bin_width[0..9]: width in fC of the ADC bin each sample fell in

@@ -1,4 +1,4 @@
-/* rawevent.c - allocation and comparison of raw events. */
+/* rawevent.c - allocation, comparison and range checks of raw events. */
 #include "io/mh_rawevent.h"
 
 #include <stdlib.h>
@@ -102,13 +102,22 @@ mh_status mh_rawevent_copy(mh_rawevent *dst, const mh_rawevent *src)
     return MH_OK;
 }
 
+/* Floats compare by bit pattern, like the arrays below: the format keeps
+ * NaN payloads and signed zeros, and a NaN must equal its own copy (found by
+ * tests/fuzz/fuzz_evcluster: an event with NaN pileup_true was "not equal"
+ * to itself after a round trip). */
+static int mh__same_bits(float x, float y)
+{
+    return memcmp(&x, &y, sizeof x) == 0;
+}
+
 int mh_rawevent_equal(const mh_rawevent *a, const mh_rawevent *b)
 {
     if (a->run != b->run || a->lumi != b->lumi || a->event != b->event ||
-        a->bx != b->bx || a->pileup_true != b->pileup_true ||
+        a->bx != b->bx || !mh__same_bits(a->pileup_true, b->pileup_true) ||
         a->pileup_intime != b->pileup_intime || a->ndigis != b->ndigis ||
-        a->ngenjets != b->ngenjets || a->gen_met != b->gen_met ||
-        a->gen_met_phi != b->gen_met_phi)
+        a->ngenjets != b->ngenjets || !mh__same_bits(a->gen_met, b->gen_met) ||
+        !mh__same_bits(a->gen_met_phi, b->gen_met_phi))
         return 0;
     size_t n = a->ndigis;
     if (n && (memcmp(a->channel, b->channel, n * sizeof(uint32_t)) ||
@@ -122,4 +131,21 @@ int mh_rawevent_equal(const mh_rawevent *a, const mh_rawevent *b)
     if (a->ngenjets && memcmp(a->genjets, b->genjets, a->ngenjets * sizeof(mh_genjet)))
         return 0;
     return 1;
+}
+
+mh_status mh_rawevent_check(const mh_rawevent *ev, char *err, size_t errlen)
+{
+    size_t n = (size_t)ev->ndigis * MH_NSAMPLES;
+    for (size_t j = 0; j < n; j++) {
+        if (ev->capid[j] <= 3 && ev->soi[j] <= 1)
+            continue;
+        size_t d = j / MH_NSAMPLES;
+        int capid_bad = ev->capid[j] > 3;
+        return mh_fail(err, errlen, MH_CORRUPT,
+                       "event %llu: digi %zu (channel %u) sample %zu: %s %u %s",
+                       (unsigned long long)ev->event, d, ev->channel[d], j % MH_NSAMPLES,
+                       capid_bad ? "capid" : "soi", capid_bad ? ev->capid[j] : ev->soi[j],
+                       capid_bad ? "not in 0..3" : "not 0 or 1");
+    }
+    return MH_OK;
 }

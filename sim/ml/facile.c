@@ -2,6 +2,8 @@
  * feature building and the blocked CPU forward pass. */
 #include "ml/mh_facile.h"
 
+#include "core/mh_utf8.h"
+
 #include <errno.h>
 #include <libfyaml.h>
 #include <math.h>
@@ -17,6 +19,7 @@
 #define ALIGN 64
 #define MAX_WIDTH 4096
 #define MAX_LAYERS 64
+#define MAX_CONFIG_BYTES (1u << 20)
 
 /* ---- features ------------------------------------------------------------ */
 
@@ -298,14 +301,20 @@ static mh_status parse_layers(parse_ctx *pc, struct fy_node *root, size_t nin, d
     return MH_OK;
 }
 
-static mh_status parse_config(const char *path, mh_facile *m, decl *d, size_t *nd, char *err,
-                              size_t errlen)
+/* Parses config.yaml held in text[0..len); path names it in messages. The
+ * text must be UTF-8 first: libfyaml 0.7 can loop on invalid sequences. */
+static mh_status parse_config(const char *path, const char *text, size_t len, mh_facile *m,
+                              decl *d, size_t *nd, char *err, size_t errlen)
 {
     static const char *const keys[] = {"name",  "platform", "max_batch_size", "input",
                                        "output", "layers",  "dynamic_batching",
                                        "instance_group", "parameters", NULL};
     parse_ctx pc = {path, err, errlen};
     mh_status st = MH_OK;
+    size_t bad;
+    if (!mh_utf8_check(text, len, &bad))
+        return mh_fail(err, errlen, MH_CONFIG, "%s: not valid UTF-8 (byte 0x%02x at offset %zu)",
+                       path, (unsigned char)text[bad], bad);
     struct fy_diag_cfg dcfg;
     fy_diag_cfg_default(&dcfg);
     dcfg.fp = NULL;
@@ -315,14 +324,8 @@ static mh_status parse_config(const char *path, mh_facile *m, decl *d, size_t *n
     fy_diag_set_collect_errors(diag, true);
     struct fy_parse_cfg cfg = {.search_path = NULL, .flags = FYPCF_QUIET, .userdata = NULL,
                                .diag = diag};
-    struct fy_document *doc = fy_document_build_from_file(&cfg, path);
+    struct fy_document *doc = fy_document_build_from_string(&cfg, text, len);
     if (!doc) {
-        FILE *f = fopen(path, "r");
-        if (!f) {
-            st = mh_fail(err, errlen, MH_IO, "%s: %s", path, strerror(errno));
-            goto out_diag;
-        }
-        fclose(f);
         void *it = NULL;
         struct fy_diag_error *e = fy_diag_errors_iterate(diag, &it);
         if (e)
@@ -386,14 +389,34 @@ static float le_float(const unsigned char *p)
     return f;
 }
 
-/* Reads the whole weights file into floats (host order), checking that its
- * size is exactly `expect` floats. *out is malloc'd, caller frees. */
-static mh_status read_weights(const char *path, size_t expect, float **out, char *err,
-                              size_t errlen)
+/* Converts the weights bytes raw[0..nbytes) into floats (host order),
+ * checking that they are exactly `expect` floats (raw NULL: a file of
+ * nbytes that was not read). *out is malloc'd, caller
+ * frees. */
+static mh_status weights_from_bytes(const char *path, const unsigned char *raw, size_t nbytes,
+                                    size_t expect, float **out, char *err, size_t errlen)
+{
+    if (!raw || nbytes / 4 != expect || nbytes % 4)
+        return mh_fail(err, errlen, MH_FORMAT,
+                       "%s: %zu bytes, but config.yaml declares %zu float32 weights (%zu bytes)",
+                       path, nbytes, expect, expect * 4);
+    float *w = malloc(expect * sizeof(float) + 1);
+    if (!w)
+        return mh_fail(err, errlen, MH_NOMEM, "%s: out of memory", path);
+    for (size_t i = 0; i < expect; i++)
+        w[i] = le_float(raw + 4 * i);
+    *out = w;
+    return MH_OK;
+}
+
+/* Reads a whole regular file if it holds at most max bytes: then *out is
+ * malloc'd (caller frees). A larger file is not read: *out is NULL and
+ * *len its size, for the caller's message. */
+static mh_status read_file(const char *path, size_t max, unsigned char **out, size_t *len,
+                           char *err, size_t errlen)
 {
     mh_status st = MH_OK;
-    unsigned char *raw = NULL;
-    float *w = NULL;
+    *out = NULL;
     FILE *f = fopen(path, "rb");
     if (!f)
         return mh_fail(err, errlen, MH_IO, "%s: %s", path, strerror(errno));
@@ -402,29 +425,20 @@ static mh_status read_weights(const char *path, size_t expect, float **out, char
         st = mh_fail(err, errlen, MH_IO, "%s: not a regular file", path);
         goto out_file;
     }
-    if ((unsigned long long)sb.st_size != (unsigned long long)expect * 4) {
-        st = mh_fail(err, errlen, MH_FORMAT,
-                     "%s: %lld bytes, but config.yaml declares %zu float32 weights (%zu bytes)",
-                     path, (long long)sb.st_size, expect, expect * 4);
+    *len = (size_t)sb.st_size;
+    if ((unsigned long long)sb.st_size > max)
+        goto out_file;
+    unsigned char *buf = malloc(*len + 1);
+    if (!buf) {
+        st = mh_fail(err, errlen, MH_NOMEM, "%s: out of memory", path);
         goto out_file;
     }
-    raw = malloc(expect * 4 + 1);
-    w = malloc(expect * sizeof(float) + 1);
-    if (!raw || !w) {
-        st = mh_fail(err, errlen, MH_NOMEM, "%s: out of memory", path);
-        goto out_buf;
-    }
-    if (fread(raw, 1, expect * 4, f) != expect * 4) {
+    if (fread(buf, 1, *len, f) != *len) {
+        free(buf);
         st = mh_fail(err, errlen, MH_IO, "%s: short read", path);
-        goto out_buf;
+        goto out_file;
     }
-    for (size_t i = 0; i < expect; i++)
-        w[i] = le_float(raw + 4 * i);
-    *out = w;
-    w = NULL;
-out_buf:
-    free(w);
-    free(raw);
+    *out = buf;
 out_file:
     fclose(f);
     return st;
@@ -498,6 +512,54 @@ static mh_status build_layers(mh_facile *m, const decl *d, size_t nd, const floa
     return MH_OK;
 }
 
+/* A model being loaded: config parsed, weights not yet read. */
+typedef struct loading {
+    mh_facile *m;
+    decl *d;
+    size_t nd;
+    size_t total; /* float32 weights the config declares */
+} loading;
+
+static void loading_free(loading *L)
+{
+    free(L->d);
+    mh_facile_free(L->m);
+}
+
+/* First step of both entry points: parses config.yaml text (cpath names it). */
+static mh_status loading_config(loading *L, const char *cpath, const char *config,
+                                size_t config_len, char *err, size_t errlen)
+{
+    L->d = calloc(MAX_LAYERS, sizeof *L->d);
+    L->m = calloc(1, sizeof *L->m);
+    if (!L->m || !L->d)
+        return mh_fail(err, errlen, MH_NOMEM, "facile: out of memory");
+    if (config_len > MAX_CONFIG_BYTES)
+        return mh_fail(err, errlen, MH_CONFIG, "%s: %zu bytes, more than the %u allowed", cpath,
+                       config_len, MAX_CONFIG_BYTES);
+    mh_status st = parse_config(cpath, config, config_len, L->m, L->d, &L->nd, err, errlen);
+    for (size_t i = 0; st == MH_OK && i < L->nd; i++)
+        L->total += decl_floats(&L->d[i]);
+    return st;
+}
+
+/* Second step: the weights bytes (raw NULL: a file of nbytes not read);
+ * on success *out takes the model. */
+static mh_status loading_weights(loading *L, const char *wpath, const unsigned char *raw,
+                                 size_t nbytes, mh_facile **out, char *err, size_t errlen)
+{
+    float *wts = NULL;
+    mh_status st = weights_from_bytes(wpath, raw, nbytes, L->total, &wts, err, errlen);
+    if (st == MH_OK)
+        st = build_layers(L->m, L->d, L->nd, wts, wpath, err, errlen);
+    free(wts);
+    if (st == MH_OK) {
+        *out = L->m;
+        L->m = NULL;
+    }
+    return st;
+}
+
 mh_status mh_facile_load(const char *model_dir, unsigned version, mh_facile **out, char *err,
                          size_t errlen)
 {
@@ -509,32 +571,41 @@ mh_status mh_facile_load(const char *model_dir, unsigned version, mh_facile **ou
         (size_t)snprintf(wpath, sizeof wpath, "%s/%u/weights.bin", model_dir, version) >=
             sizeof wpath)
         return mh_fail(err, errlen, MH_INVALID, "facile: model path too long");
-    mh_status st;
-    float *wts = NULL;
-    decl *d = calloc(MAX_LAYERS, sizeof *d);
-    mh_facile *m = calloc(1, sizeof *m);
-    if (!m || !d) {
-        st = mh_fail(err, errlen, MH_NOMEM, "facile: out of memory");
-        goto fail;
-    }
-    size_t nd = 0;
-    if ((st = parse_config(cpath, m, d, &nd, err, errlen)) != MH_OK)
-        goto fail;
-    size_t total = 0;
-    for (size_t i = 0; i < nd; i++)
-        total += decl_floats(&d[i]);
-    if ((st = read_weights(wpath, total, &wts, err, errlen)) != MH_OK)
-        goto fail;
-    if ((st = build_layers(m, d, nd, wts, wpath, err, errlen)) != MH_OK)
-        goto fail;
-    free(wts);
-    free(d);
-    *out = m;
-    return MH_OK;
-fail:
-    free(wts);
-    free(d);
-    mh_facile_free(m);
+    loading L = {0};
+    unsigned char *config = NULL, *weights = NULL;
+    size_t clen = 0, wlen = 0;
+    mh_status st = read_file(cpath, MAX_CONFIG_BYTES, &config, &clen, err, errlen);
+    /* A config file too large to read fails in loading_config on its size. */
+    if (st == MH_OK)
+        st = loading_config(&L, cpath, config ? (const char *)config : "", clen,
+                            err, errlen);
+    /* The weights file is read only if its size can match the config. */
+    if (st == MH_OK)
+        st = read_file(wpath, L.total * 4, &weights, &wlen, err, errlen);
+    if (st == MH_OK)
+        st = loading_weights(&L, wpath, weights, wlen, out, err, errlen);
+    free(config);
+    free(weights);
+    loading_free(&L);
+    return st;
+}
+
+mh_status mh_facile_load_buffer(const char *name, const char *config, size_t config_len,
+                                const void *weights, size_t weights_len, mh_facile **out,
+                                char *err, size_t errlen)
+{
+    if (!name || !out || (!config && config_len) || (!weights && weights_len))
+        return mh_fail(err, errlen, MH_INVALID, "facile: bad arguments");
+    *out = NULL;
+    char cpath[512], wpath[512];
+    snprintf(cpath, sizeof cpath, "%s: config.yaml", name);
+    snprintf(wpath, sizeof wpath, "%s: weights", name);
+    loading L = {0};
+    mh_status st = loading_config(&L, cpath, config ? config : "", config_len, err, errlen);
+    if (st == MH_OK)
+        st = loading_weights(&L, wpath, weights ? weights : (const void *)"", weights_len, out,
+                             err, errlen);
+    loading_free(&L);
     return st;
 }
 
@@ -550,10 +621,12 @@ size_t mh_facile_workspace_size(const mh_facile *m)
  * accumulators (GCC vector extensions: 2 x 8 floats per row); each step
  * broadcasts one input and does one multiply-add per accumulator against a
  * 64-byte aligned row of the transposed weights. On x86-64 the function is
- * also compiled for x86-64-v3 (AVX2 + FMA) and picked at load time. */
+ * also compiled for x86-64-v3 (AVX2 + FMA) and picked at load time (not under
+ * the sanitizers: an ifunc resolver runs before their runtime is up). */
 typedef float v8sf __attribute__((vector_size(32)));
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) \
+    && !defined(__SANITIZE_THREAD__)
 #define MH__CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define MH__CLONES

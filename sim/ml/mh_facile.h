@@ -66,6 +66,17 @@ typedef struct mh_facile mh_facile;
 mh_status mh_facile_load(const char *model_dir, unsigned version, mh_facile **out, char *err,
                          size_t errlen);
 
+/* Same as mh_facile_load() for a model held in memory: config[0..
+ * config_len) is the text of config.yaml (UTF-8, at most 1 MiB; need not
+ * be NUL-terminated) and weights[0..weights_len) the bytes of weights.bin.
+ * Both are copied; the caller keeps them. name stands for the model
+ * directory in error messages ("NAME: config.yaml: ...", "NAME: weights:
+ * ..."). Used by loaders that do not read a directory and by the fuzz
+ * target tests/fuzz/fuzz_facile_config.c. */
+mh_status mh_facile_load_buffer(const char *name, const char *config, size_t config_len,
+                                const void *weights, size_t weights_len, mh_facile **out,
+                                char *err, size_t errlen);
+
 /* Frees a model; NULL is a no-op. */
 void mh_facile_free(mh_facile *m);
 

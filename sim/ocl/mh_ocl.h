@@ -161,6 +161,15 @@ mh_status mh_ocl_selector_parse(const char *text, mh_ocl_selector *sel, char *er
 mh_status mh_ocl_selector_set(mh_ocl_selector *sel, const char *key, const char *value,
                               char *err, size_t errlen);
 
+/* Applies a config's `device:` map given as YAML text (what the module
+ * ABI passes for an MH_PARAM_MAP parameter, e.g. "{type: gpu, index: 0}"),
+ * key by key through mh_ocl_selector_set. Empty text or an empty map leave
+ * *sel as it is. Errors (MH_CONFIG / MH_INVALID, *sel untouched): not a
+ * mapping, a value that is not a scalar, and whatever selector_set
+ * refuses (unknown key, bad type or index). Uses libfyaml. */
+mh_status mh_ocl_selector_set_yaml(mh_ocl_selector *sel, const char *yaml, char *err,
+                                   size_t errlen);
+
 /* Formats a selector back into the string form; omits keys at their default
  * except type ("type=any" for the default selector). Returns buf. */
 char *mh_ocl_selector_format(const mh_ocl_selector *sel, char *buf, size_t len);
@@ -213,7 +222,9 @@ mh_status mh_ocl_queue_create(mh_ocl_device *dev, bool profiling, cl_command_que
 /* Embedded kernel sources (sim/ocl/kernels/NAME.cl, generated at build). */
 extern const char mh_kernel_selftest[];
 
-/* Looks an embedded kernel source up by NAME; NULL if unknown. */
+/* Looks an embedded program source up by NAME ("selftest", "facile",
+ * "mahi"; a program may join several sources under kernels/, see kernels.c);
+ * NULL if unknown. Static string. */
 const char *mh_ocl_kernel_source(const char *name);
 
 /* Names of the embedded kernel sources, NULL-terminated. */

@@ -48,6 +48,16 @@ void mh_report_free(mh_report *r)
     free(r);
 }
 
+const json_t *mh_report_json(const mh_report *r)
+{
+    return r->root;
+}
+
+mh_status mh_json_write_atomic(json_t *root, const char *path, char *err, size_t errlen)
+{
+    return mh__json_write_atomic(root, path, err, errlen);
+}
+
 /* ---- loading and validation ------------------------------------------ */
 
 enum { MH__J_NUM, MH__J_STR, MH__J_OBJ, MH__J_ARR, MH__J_BOOL };

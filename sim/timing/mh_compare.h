@@ -18,6 +18,7 @@ extern "C" {
 #endif
 
 typedef struct mh_report mh_report;
+struct json_t;
 
 /* Reads and validates a report written by mh_timing_report_json (schema
  * version 1). Errors, all naming the file:
@@ -28,6 +29,14 @@ typedef struct mh_report mh_report;
  * *out owned by the caller (mh_report_free). */
 mh_status mh_report_load(const char *path, mh_report **out, char *err, size_t errlen);
 void mh_report_free(mh_report *r);
+
+/* The validated JSON tree of a loaded report (jansson), owned by r: for
+ * tools that read further keys (minihlt study). */
+const struct json_t *mh_report_json(const mh_report *r);
+
+/* Writes a JSON value to path atomically (temporary file in the same
+ * directory, fsync, rename), indented. Does not take ownership of root. */
+mh_status mh_json_write_atomic(struct json_t *root, const char *path, char *err, size_t errlen);
 
 /* The headline numbers of a comparison. */
 typedef struct mh_compare_summary {

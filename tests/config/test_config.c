@@ -154,6 +154,19 @@ START_TEST(good_menu_loads_every_field)
 }
 END_TEST
 
+START_TEST(time_scale_from_override)
+{
+    mh_menu *m = NULL;
+    char err[512];
+    const char *ov[] = {"process.time_scale=0.25"};
+    ck_assert_int_eq(load_text("modules:\n  a: {plugin: pass}\npaths:\n  P: [a]\n", ov, 1, &m,
+                               err, sizeof err, NULL),
+                     MH_OK);
+    ck_assert(m->time_scale == 0.25);
+    mh_menu_free(m);
+}
+END_TEST
+
 START_TEST(defaults_for_absent_settings)
 {
     mh_menu *m = NULL;
@@ -165,6 +178,7 @@ START_TEST(defaults_for_absent_settings)
     ck_assert_int_eq(m->threads, 0);
     ck_assert_int_eq(m->streams, 0);
     ck_assert_int_eq(m->on_error, MH_ON_ERROR_SKIP_EVENT);
+    ck_assert(m->time_scale == 1.0);
     ck_assert_ptr_null(m->input);
     ck_assert_int_eq(m->events, -1);
     ck_assert_int_eq(m->skip, 0);
@@ -250,6 +264,10 @@ static const bad_case bad_cases[] = {
     {"process:\n  on_error: ignore\n" OK_TAIL, MH_CONFIG,
      ":2:13: process.on_error: expected skip-event or stop, got 'ignore'"},
     {"process:\n  name: \"\"\n" OK_TAIL, MH_CONFIG, ":2:9: process.name: must not be empty"},
+    {"process:\n  time_scale: 0\n" OK_TAIL, MH_CONFIG,
+     ":2:15: process.time_scale: expected a number in (0, 1000], got 0"},
+    {"process:\n  time_scale: fast\n" OK_TAIL, MH_PARAM,
+     ":2:15: process.time_scale: expected number"},
     {"process: [1]\n" OK_TAIL, MH_CONFIG, ":1:11: process: expected a mapping, got a sequence"},
     {"source: x.mhe\n" OK_TAIL, MH_CONFIG, ":1:9: source: expected a mapping, got a scalar"},
     {"source:\n  loop: 0\n" OK_TAIL, MH_CONFIG, ":2:9: source.loop: 0 is out of range (1..1000000)"},
@@ -632,6 +650,7 @@ int main(void)
     TCase *tc = tcase_create("menu");
     tcase_add_test(tc, good_menu_loads_every_field);
     tcase_add_test(tc, defaults_for_absent_settings);
+    tcase_add_test(tc, time_scale_from_override);
     tcase_add_test(tc, file_errors);
     tcase_add_loop_test(tc, bad_menu, 0, (int)(sizeof bad_cases / sizeof *bad_cases));
     tcase_add_test(tc, overrides_apply_before_checks);

@@ -1,0 +1,1 @@
+../../hcal/mahi_core.h

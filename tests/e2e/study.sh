@@ -1,0 +1,50 @@
+#!/bin/sh
+# End-to-end tests of `minihlt study` and scripts/plot_study.py: usage
+# errors, the plots drawn headless from a saved summary, and (once the
+# default menu and the HCAL plugins exist) a tiny study of two variants whose
+# summary is checked for consistency.
+. "$(dirname "$0")/lib.sh"
+PY=/usr/bin/python3
+
+check_fails "study: no menu is a usage error" 2 "expected one menu file" "$MINIHLT" study
+check_fails "study: unknown variant named" 2 "unknown variant 'gpu'" \
+    "$MINIHLT" study configs/examples/emulated.yaml --variants mahi,gpu
+check_fails "study: missing menu named" 2 "nope.yaml" "$MINIHLT" study nope.yaml
+
+# Plots from the saved summary (tests/data/study, written by tests/study).
+mkdir -p "$E2E_TMP/plots"
+cp tests/data/study/summary.json tests/data/study/farm.json "$E2E_TMP/plots/"
+check "plot_study: runs headless on a saved summary" $PY scripts/plot_study.py "$E2E_TMP/plots"
+for f in time_per_event savings_vs_rtt farm_saturation; do
+    if head -c 8 "$E2E_TMP/plots/$f.png" 2>/dev/null | grep -q PNG; then ok "plot_study: $f.png is a PNG"
+    else not_ok "plot_study: $f.png is a PNG"; fi
+done
+echo '{"variants": []}' >"$E2E_TMP/plots/summary.json"
+check_fails "plot_study: malformed summary named" 1 "summary.json: missing key 'baseline'" \
+    $PY scripts/plot_study.py "$E2E_TMP/plots"
+
+# A tiny real study, when the pieces it runs are built.
+if [ -f configs/hlt.yaml ] && [ -f build/plugins/hcal_mahi.so ] && [ -f build/plugins/hcal_facile.so ] \
+    && [ -d data/models/facile ] && [ -f data/samples/ttbar_pu60.mhe ]; then
+    out="$E2E_TMP/study"
+    check "study: mahi and facile on the committed sample" "$MINIHLT" study configs/hlt.yaml \
+        --variants mahi,facile --events 4 --threads 2 --streams 2 \
+        --input data/samples/ttbar_pu60.mhe --set process.time_scale=0.01 -o "$out"
+    check "study: summary is consistent" $PY - "$out/summary.json" <<'PYEOF'
+import json, math, sys
+s = json.load(open(sys.argv[1]))
+assert s["baseline"] == "mahi", s["baseline"]
+vs = {v["name"]: v for v in s["variants"]}
+assert set(vs) == {"mahi", "facile"}, vs.keys()
+base = vs["mahi"]["hlt_cpu_ms_per_event"]
+for v in vs.values():
+    e = v["events"]
+    assert e["read"] == 4 and e["processed"] + e["failed"] == e["read"], e
+    assert e["accepted"] + e["rejected"] == e["processed"], e
+    assert 0 <= v["hcal_cpu_fraction"] <= 1 and 0 <= v["hcal_real_fraction"] <= 1
+    assert math.isclose(v["savings"], 1 - v["hlt_cpu_ms_per_event"] / base, rel_tol=1e-9)
+PYEOF
+else
+    echo "# study: tiny real study skipped (default menu, HCAL plugins, model or sample not built yet)"
+fi
+e2e_done

@@ -1,0 +1,765 @@
+/* test_server.c - the inference server in process, spoken to over real HTTP
+ * with libcurl: metadata and health, JSON and binary inference checked
+ * against the local forward pass, bad requests of every kind (status code
+ * and error JSON), body cap, dynamic batching merging concurrent requests,
+ * queue overload (503), draining on shutdown, metrics and statistics, and
+ * start-up errors. Uses the repository tests/data/models (run from the top
+ * of the source tree, as scripts/run_tests.sh does). */
+#include <check.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "ml/mh_facile.h"
+#include "net/mh_server.h"
+
+#define REPO "tests/data/models"
+#define NFEAT 46
+
+static char base[64];
+
+static mh_server *start(size_t max_queue, size_t max_body)
+{
+    mh_server_opts o;
+    mh_server_opts_default(&o);
+    o.models_dir = REPO;
+    o.port = 0;
+    o.max_queue = max_queue;
+    o.max_body = max_body;
+    mh_server *s = NULL;
+    char err[512] = "";
+    mh_status st = mh_server_create(&o, &s, err, sizeof err);
+    ck_assert_msg(st == MH_OK, "server: %s", err);
+    snprintf(base, sizeof base, "http://127.0.0.1:%u", mh_server_port(s));
+    return s;
+}
+
+typedef struct resp {
+    long status;
+    char *body;
+    size_t len;
+    size_t hlen; /* Inference-Header-Content-Length, 0 if absent */
+    struct curl_slist *hdrs;
+    char *req_body;
+} resp;
+
+static size_t on_body(char *p, size_t sz, size_t n, void *ud)
+{
+    resp *r = ud;
+    char *nb = realloc(r->body, r->len + sz * n + 1);
+    ck_assert_ptr_nonnull(nb);
+    r->body = nb;
+    memcpy(r->body + r->len, p, sz * n);
+    r->len += sz * n;
+    r->body[r->len] = 0;
+    return sz * n;
+}
+
+static size_t on_header(char *p, size_t sz, size_t n, void *ud)
+{
+    resp *r = ud;
+    static const char k[] = "Inference-Header-Content-Length:";
+    if (sz * n > sizeof k && !strncasecmp(p, k, sizeof k - 1))
+        r->hlen = strtoul(p + sizeof k - 1, NULL, 10);
+    return sz * n;
+}
+
+/* Prepares one request; the body is copied. extra: one header line or NULL. */
+static CURL *prep(resp *r, const char *method, const char *path, const void *body, size_t len,
+                  const char *extra)
+{
+    memset(r, 0, sizeof *r);
+    CURL *c = curl_easy_init();
+    char url[512];
+    snprintf(url, sizeof url, "%s%s", base, path);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+    r->hdrs = curl_slist_append(NULL, "Expect:");
+    if (extra)
+        r->hdrs = curl_slist_append(r->hdrs, extra);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, r->hdrs);
+    if (body) {
+        r->req_body = malloc(len + 1);
+        memcpy(r->req_body, body, len);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->req_body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
+    }
+    return c;
+}
+
+static void finish(CURL *c, resp *r)
+{
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_easy_cleanup(c);
+    curl_slist_free_all(r->hdrs);
+    free(r->req_body);
+    r->hdrs = NULL;
+    r->req_body = NULL;
+}
+
+static void http(resp *r, const char *method, const char *path, const void *body, size_t len,
+                 const char *extra)
+{
+    CURL *c = prep(r, method, path, body, len, extra);
+    CURLcode cc = curl_easy_perform(c);
+    ck_assert_msg(cc == CURLE_OK, "%s %s: %s", method, path, curl_easy_strerror(cc));
+    finish(c, r);
+}
+
+/* Runs n prepared requests at once. */
+static void http_many(CURL **c, resp *r, int n)
+{
+    CURLM *m = curl_multi_init();
+    for (int i = 0; i < n; i++)
+        curl_multi_add_handle(m, c[i]);
+    int running = n;
+    while (running) {
+        curl_multi_perform(m, &running);
+        if (running)
+            curl_multi_poll(m, NULL, 0, 100, NULL);
+    }
+    for (int i = 0; i < n; i++) {
+        curl_multi_remove_handle(m, c[i]);
+        finish(c[i], &r[i]);
+    }
+    curl_multi_cleanup(m);
+}
+
+static void resp_free(resp *r)
+{
+    free(r->body);
+    r->body = NULL;
+}
+
+static json_t *resp_json(const resp *r)
+{
+    json_error_t je;
+    json_t *j = json_loadb(r->body ? r->body : "", r->hlen ? r->hlen : r->len, 0, &je);
+    ck_assert_msg(j != NULL, "not JSON (%s): %.200s", je.text, r->body ? r->body : "");
+    return j;
+}
+
+/* Deterministic features for row i. */
+static void features(size_t row0, size_t rows, float *x)
+{
+    for (size_t r = 0; r < rows; r++)
+        for (size_t k = 0; k < NFEAT; k++)
+            x[r * NFEAT + k] = (float)(5.0 * sin(0.37 * (double)((row0 + r) * NFEAT + k)) + 3.0);
+}
+
+static void reference(const float *x, size_t rows, float *y)
+{
+    mh_facile *m = NULL;
+    char err[256];
+    ck_assert_msg(mh_facile_load("tests/data/facile_tiny", 1, &m, err, sizeof err) == MH_OK, "%s",
+                  err);
+    ck_assert_int_eq(mh_facile_forward(m, x, rows, y, NULL, 0, err, sizeof err), MH_OK);
+    mh_facile_free(m);
+}
+
+static void check_close(float got, float want)
+{
+    ck_assert_msg(fabsf(got - want) <= 1e-5f * (1.0f + fabsf(want)), "got %.9g want %.9g", got,
+                  want);
+}
+
+/* JSON request with data. */
+static char *json_request(const float *x, size_t rows, const char *extra_members)
+{
+    json_t *data = json_array();
+    for (size_t i = 0; i < rows * NFEAT; i++)
+        json_array_append_new(data, json_real(x[i]));
+    json_t *root = json_pack("{s:s,s:[{s:s,s:s,s:[I,i],s:o}]}", "id", "abc", "inputs", "name",
+                             "input__0", "datatype", "FP32", "shape", (json_int_t)rows, NFEAT,
+                             "data", data);
+    char *s = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(9));
+    json_decref(root);
+    if (extra_members) {
+        size_t n = strlen(s);
+        size_t cap = n + strlen(extra_members) + 2;
+        char *t = malloc(cap);
+        memcpy(t, s, n - 1);
+        snprintf(t + n - 1, cap - (n - 1), ",%s}", extra_members);
+        free(s);
+        s = t;
+    }
+    return s;
+}
+
+/* Binary request; pad spaces after the JSON so that the tensor starts at
+ * an odd offset (the server must realign it). *hl gets the JSON length. */
+static char *binary_request(const float *x, size_t rows, int pad, size_t *len, size_t *hl)
+{
+    char js[512];
+    int n = snprintf(js, sizeof js,
+                     "{\"inputs\":[{\"name\":\"input__0\",\"datatype\":\"FP32\",\"shape\":[%zu,46],"
+                     "\"parameters\":{\"binary_data_size\":%zu}}],\"outputs\":[{\"name\":"
+                     "\"output__0\",\"parameters\":{\"binary_data\":true}}]}%*s",
+                     rows, rows * NFEAT * 4, pad, "");
+    size_t nb = rows * NFEAT * 4;
+    char *b = malloc((size_t)n + nb);
+    memcpy(b, js, (size_t)n);
+    memcpy(b + n, x, nb);
+    *len = (size_t)n + nb;
+    *hl = (size_t)n;
+    return b;
+}
+
+START_TEST(metadata_and_health)
+{
+    mh_server *s = start(64, 1 << 20);
+    resp r;
+    http(&r, "GET", "/v2", NULL, 0, NULL);
+    ck_assert_int_eq(r.status, 200);
+    json_t *j = resp_json(&r);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "name")), "minihlt");
+    json_decref(j);
+    resp_free(&r);
+    const char *ok200[] = {"/v2/health/live", "/v2/health/ready", "/v2/models/facile_tiny/ready",
+                           "/v2/models/facile_tiny/versions/1/ready"};
+    for (size_t i = 0; i < sizeof ok200 / sizeof ok200[0]; i++) {
+        http(&r, "GET", ok200[i], NULL, 0, NULL);
+        ck_assert_msg(r.status == 200, "%s: %ld", ok200[i], r.status);
+        resp_free(&r);
+    }
+    http(&r, "GET", "/v2/models/facile_tiny", NULL, 0, NULL);
+    j = resp_json(&r);
+    json_t *in = json_array_get(json_object_get(j, "inputs"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(in, "name")), "input__0");
+    ck_assert_str_eq(json_string_value(json_object_get(in, "datatype")), "FP32");
+    ck_assert_int_eq(json_integer_value(json_array_get(json_object_get(in, "shape"), 1)), 46);
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "versions"), 0)), "1");
+    json_decref(j);
+    resp_free(&r);
+    http(&r, "GET", "/v2/models/facile_batch/versions/1/config", NULL, 0, NULL);
+    j = resp_json(&r);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "max_batch_size")), 256);
+    ck_assert_int_eq(json_integer_value(json_object_get(
+                         json_object_get(j, "dynamic_batching"), "max_queue_delay_microseconds")),
+                     20000);
+    json_decref(j);
+    resp_free(&r);
+    http(&r, "POST", "/v2/repository/index", "", 0, NULL);
+    ck_assert_int_eq(r.status, 200);
+    j = resp_json(&r);
+    ck_assert_uint_eq(json_array_size(j), 3);
+    json_decref(j);
+    resp_free(&r);
+    mh_server_free(s);
+}
+END_TEST
+
+START_TEST(infer_json_and_binary)
+{
+    mh_server *s = start(64, 1 << 20);
+    enum { ROWS = 5 };
+    float x[ROWS * NFEAT], want[ROWS];
+    features(0, ROWS, x);
+    reference(x, ROWS, want);
+
+    char *body = json_request(x, ROWS, NULL);
+    resp r;
+    http(&r, "POST", "/v2/models/facile_tiny/infer", body, strlen(body), NULL);
+    free(body);
+    ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+    ck_assert_uint_eq(r.hlen, 0);
+    json_t *j = resp_json(&r);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "id")), "abc");
+    ck_assert_str_eq(json_string_value(json_object_get(j, "model_name")), "facile_tiny");
+    json_t *o = json_array_get(json_object_get(j, "outputs"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(o, "name")), "output__0");
+    json_t *data = json_object_get(o, "data");
+    ck_assert_uint_eq(json_array_size(data), ROWS);
+    for (size_t i = 0; i < ROWS; i++)
+        check_close((float)json_number_value(json_array_get(data, i)), want[i]);
+    json_decref(j);
+    resp_free(&r);
+
+    for (int pad = 0; pad < 4; pad++) {
+        size_t len, hl;
+        body = binary_request(x, ROWS, pad, &len, &hl);
+        char hdr[64];
+        snprintf(hdr, sizeof hdr, "Inference-Header-Content-Length: %zu", hl);
+        http(&r, "POST", "/v2/models/facile_batch/versions/1/infer", body, len, hdr);
+        free(body);
+        ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+        ck_assert_uint_gt(r.hlen, 0);
+        ck_assert_uint_eq(r.len, r.hlen + ROWS * 4);
+        j = resp_json(&r);
+        o = json_array_get(json_object_get(j, "outputs"), 0);
+        ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(o, "parameters"),
+                                                            "binary_data_size")),
+                         ROWS * 4);
+        json_decref(j);
+        for (size_t i = 0; i < ROWS; i++) {
+            float y;
+            memcpy(&y, r.body + r.hlen + 4 * i, 4);
+            check_close(y, want[i]);
+        }
+        resp_free(&r);
+    }
+
+    /* binary_data_output without an outputs list: all outputs binary. */
+    body = json_request(x, ROWS, "\"parameters\":{\"binary_data_output\":true}");
+    http(&r, "POST", "/v2/models/facile_tiny/infer", body, strlen(body), NULL);
+    free(body);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_uint_eq(r.len, r.hlen + ROWS * 4);
+    resp_free(&r);
+    mh_server_free(s);
+}
+END_TEST
+
+typedef struct bad_http {
+    const char *method, *path, *body, *header;
+    long status;
+    const char *error;
+} bad_http;
+
+#define ROW46 "[1,2,3,4,5,6,7,8,9,10,1,2,3,4,5,6,7,8,9,10,1,2,3,4,5,6,7,8,9,10," \
+              "1,2,3,4,5,6,7,8,9,10,1,2,3,4,5,6]"
+#define GOOD_INPUT "{\"name\":\"input__0\",\"datatype\":\"FP32\",\"shape\":[1,46],\"data\":" ROW46 "}"
+
+static const bad_http bad[] = {
+    {"GET", "/v2/models/nope", NULL, NULL, 404, "unknown model: 'nope' is not found"},
+    {"POST", "/v2/models/nope/infer", "{}", NULL, 404, "unknown model: 'nope'"},
+    {"GET", "/v2/models/facile_tiny/versions/2", NULL, NULL, 404, "version 2 is not found"},
+    {"GET", "/v2/models/facile_tiny/versions/../../x", NULL, NULL, 404, "Not Found"},
+    {"GET", "/v2/models/../config", NULL, NULL, 400, "invalid model name '..'"},
+    {"GET", "/v2/models/%2e%2e%2f%2e%2e%2fetc/config", NULL, NULL, 400, "invalid model name"},
+    {"GET", "/v2/models/.hidden", NULL, NULL, 400, "invalid model name '.hidden'"},
+    /* libmicrohttpd decodes %00 and the name ends there: not a path either. */
+    {"GET", "/v2/models/a%00b", NULL, NULL, 404, "unknown model: 'a' is not found"},
+    {"GET", "/v2/models/facile_tiny/bogus", NULL, NULL, 404, "Not Found"},
+    {"GET", "/v3", NULL, NULL, 404, "Not Found"},
+    {"GET", "/v2/models/facile_tiny/infer", NULL, NULL, 405, "Method Not Allowed"},
+    {"POST", "/v2/models/facile_tiny", "{}", NULL, 405, "Method Not Allowed"},
+    {"DELETE", "/v2", NULL, NULL, 405, "Method Not Allowed"},
+    {"POST", "/v2/models/facile_tiny/infer", "{\"inputs\":", NULL, 400, "malformed JSON"},
+    {"POST", "/v2/models/facile_tiny/infer", "", NULL, 400, "empty request body"},
+    {"POST", "/v2/models/facile_tiny/infer",
+     "{\"inputs\":[{\"name\":\"x\",\"datatype\":\"FP32\",\"shape\":[1,46],\"data\":" ROW46 "}]}",
+     NULL, 400, "unexpected inference input 'x' for model 'facile_tiny'"},
+    {"POST", "/v2/models/facile_tiny/infer",
+     "{\"inputs\":[{\"name\":\"input__0\",\"datatype\":\"FP64\",\"shape\":[1,46],\"data\":" ROW46
+     "}]}",
+     NULL, 400, "data-type is 'FP64', but model 'facile_tiny' expects 'FP32'"},
+    {"POST", "/v2/models/facile_tiny/infer",
+     "{\"inputs\":[{\"name\":\"input__0\",\"datatype\":\"FP32\",\"shape\":[2,23],\"data\":" ROW46
+     "}]}",
+     NULL, 400, "Expected [-1,46] with at least 1 row, got [2,23]"},
+    {"POST", "/v2/models/facile_tiny/infer",
+     "{\"inputs\":[{\"name\":\"input__0\",\"datatype\":\"FP32\",\"shape\":[0,46],\"data\":[]}]}",
+     NULL, 400, "got [0,46]"},
+    {"POST", "/v2/models/facile_tiny/infer",
+     "{\"inputs\":[{\"name\":\"input__0\",\"datatype\":\"FP32\",\"shape\":[46],\"data\":" ROW46
+     "}]}",
+     NULL, 400, "got [46]"},
+    {"POST", "/v2/models/facile_tiny/infer",
+     "{\"inputs\":[{\"name\":\"input__0\",\"datatype\":\"FP32\",\"shape\":[2,46],\"data\":" ROW46
+     "}]}",
+     NULL, 400, "\"data\" has 46 elements, but shape needs 92"},
+    {"POST", "/v2/models/facile_batch/infer",
+     "{\"inputs\":[{\"name\":\"input__0\",\"datatype\":\"FP32\",\"shape\":[257,46],"
+     "\"parameters\":{\"binary_data_size\":47288}}]}",
+     NULL, 400, "goes past the end of the body"},
+    {"POST", "/v2/models/facile_tiny/infer", "{\"inputs\":[" GOOD_INPUT "," GOOD_INPUT "]}", NULL,
+     400, "input 'input__0' appears twice"},
+    {"POST", "/v2/models/facile_tiny/infer",
+     "{\"inputs\":[" GOOD_INPUT ",{\"name\":\"b\",\"datatype\":\"FP32\",\"shape\":[1],"
+     "\"data\":[1]}]}",
+     NULL, 400, "expected 1 inputs but got 2 inputs for model 'facile_tiny'"},
+    {"POST", "/v2/models/facile_tiny/infer",
+     "{\"inputs\":[" GOOD_INPUT "],\"outputs\":[{\"name\":\"nope\"}]}", NULL, 400,
+     "unexpected inference output 'nope' for model 'facile_tiny'"},
+    {"POST", "/v2/models/facile_tiny/infer", "{\"inputs\":[" GOOD_INPUT "]}",
+     "Inference-Header-Content-Length: abc", 400, "invalid Inference-Header-Content-Length"},
+    {"POST", "/v2/models/facile_tiny/infer", "{\"inputs\":[" GOOD_INPUT "]}",
+     "Inference-Header-Content-Length: 99999", 400, "invalid Inference-Header-Content-Length"},
+    {"POST", "/v2/models/facile_tiny/infer", "{\"inputs\":[" GOOD_INPUT "]}  ",
+     "Inference-Header-Content-Length: 20", 400, "malformed JSON"},
+    {"POST", "/v2/models/facile_tiny/infer", "{\"inputs\":[" GOOD_INPUT "]}",
+     "Content-Encoding: gzip", 400, "unsupported Content-Encoding"},
+};
+
+START_TEST(bad_requests)
+{
+    mh_server *s = start(64, 1 << 20);
+    const bad_http *c = &bad[_i];
+    resp r;
+    http(&r, c->method, c->path, c->body, c->body ? strlen(c->body) : 0, c->header);
+    ck_assert_msg(r.status == c->status, "case %d %s %s: status %ld, want %ld (%s)", _i,
+                  c->method, c->path, r.status, c->status, r.body ? r.body : "");
+    json_t *j = resp_json(&r);
+    const char *e = json_string_value(json_object_get(j, "error"));
+    ck_assert_msg(e && strstr(e, c->error), "case %d: error '%s' lacks '%s'", _i, e ? e : "(none)",
+                  c->error);
+    json_decref(j);
+    resp_free(&r);
+    /* The server is still fine. */
+    http(&r, "GET", "/v2/health/live", NULL, 0, NULL);
+    ck_assert_int_eq(r.status, 200);
+    resp_free(&r);
+    mh_server_free(s);
+}
+END_TEST
+
+START_TEST(body_and_header_caps)
+{
+    mh_server *s = start(64, 4096);
+    size_t n = 10000;
+    char *big = malloc(n);
+    memset(big, ' ', n);
+    resp r;
+    http(&r, "POST", "/v2/models/facile_tiny/infer", big, n, NULL);
+    ck_assert_int_eq(r.status, 413);
+    json_t *j = resp_json(&r);
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(j, "error")), "--max-body"));
+    json_decref(j);
+    resp_free(&r);
+    /* A 100 KB header line is refused by libmicrohttpd, not a crash. */
+    char *hdr = malloc(100 * 1024 + 16);
+    memcpy(hdr, "X-Big: ", 7);
+    memset(hdr + 7, 'a', 100 * 1024);
+    hdr[7 + 100 * 1024] = 0;
+    CURL *c = prep(&r, "GET", "/v2", NULL, 0, hdr);
+    curl_easy_perform(c); /* the server may close the connection: either is fine */
+    finish(c, &r);
+    ck_assert_msg(r.status == 0 || r.status >= 400, "status %ld", r.status);
+    resp_free(&r);
+    free(hdr);
+    free(big);
+    http(&r, "GET", "/v2/health/ready", NULL, 0, NULL);
+    ck_assert_int_eq(r.status, 200);
+    resp_free(&r);
+    mh_server_free(s);
+}
+END_TEST
+
+static long long metric(const char *text, const char *series)
+{
+    const char *p = strstr(text, series);
+    ck_assert_msg(p != NULL, "no series %s in metrics", series);
+    return strtoll(p + strlen(series), NULL, 10);
+}
+
+START_TEST(batching_merges_requests)
+{
+    mh_server *s = start(64, 1 << 20);
+    enum { N = 16 };
+    CURL *c[N];
+    resp r[N];
+    float *x[N];
+    size_t total = 0;
+    for (int i = 0; i < N; i++) {
+        size_t rows = (size_t)i + 1, len, hl;
+        x[i] = malloc(rows * NFEAT * sizeof(float));
+        features(total, rows, x[i]);
+        total += rows;
+        char *body = binary_request(x[i], rows, i % 4, &len, &hl);
+        char hdr[64];
+        snprintf(hdr, sizeof hdr, "Inference-Header-Content-Length: %zu", hl);
+        c[i] = prep(&r[i], "POST", "/v2/models/facile_batch/infer", body, len, hdr);
+        free(body);
+    }
+    http_many(c, r, N);
+    for (int i = 0; i < N; i++) {
+        size_t rows = (size_t)i + 1;
+        ck_assert_msg(r[i].status == 200, "request %d: %ld %s", i, r[i].status, r[i].body);
+        ck_assert_uint_eq(r[i].len, r[i].hlen + rows * 4);
+        float *want = malloc(rows * sizeof(float));
+        reference(x[i], rows, want);
+        for (size_t k = 0; k < rows; k++) {
+            float y;
+            memcpy(&y, r[i].body + r[i].hlen + 4 * k, 4);
+            check_close(y, want[k]);
+        }
+        free(want);
+        free(x[i]);
+        resp_free(&r[i]);
+    }
+    resp m;
+    http(&m, "GET", "/metrics", NULL, 0, NULL);
+    ck_assert_int_eq(m.status, 200);
+    long long req = metric(m.body, "nv_inference_request_success{model=\"facile_batch\",version=\"1\"} ");
+    long long cnt = metric(m.body, "nv_inference_count{model=\"facile_batch\",version=\"1\"} ");
+    long long exec = metric(m.body, "nv_inference_exec_count{model=\"facile_batch\",version=\"1\"} ");
+    ck_assert_int_eq(req, N);
+    ck_assert_int_eq(cnt, (long long)total);
+    ck_assert_msg(exec < N, "exec count %lld not below request count %d: nothing merged", exec, N);
+    ck_assert_int_gt(exec, 0);
+    resp_free(&m);
+    /* Statistics extension: the same counts, and a batch bigger than any
+     * single request (16 rows). */
+    http(&m, "GET", "/v2/models/facile_batch/stats", NULL, 0, NULL);
+    json_t *j = resp_json(&m);
+    json_t *st = json_array_get(json_object_get(j, "model_stats"), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(st, "execution_count")), exec);
+    ck_assert_int_eq(json_integer_value(json_object_get(st, "inference_count")), (json_int_t)total);
+    json_t *succ = json_object_get(json_object_get(st, "inference_stats"), "success");
+    ck_assert_int_eq(json_integer_value(json_object_get(succ, "count")), N);
+    json_int_t biggest = 0;
+    size_t i;
+    json_t *b;
+    json_array_foreach(json_object_get(st, "batch_stats"), i, b)
+    {
+        json_int_t bs = json_integer_value(json_object_get(b, "batch_size"));
+        biggest = bs > biggest ? bs : biggest;
+    }
+    ck_assert_int_gt(biggest, 16);
+    json_decref(j);
+    resp_free(&m);
+    mh_server_free(s);
+}
+END_TEST
+
+/* facile_slow keeps requests queued 0.5 s: with --max-queue 2, the third
+ * concurrent request is answered 503 at once. */
+START_TEST(overload_answers_503)
+{
+    mh_server *s = start(2, 1 << 20);
+    enum { N = 5 };
+    float x[NFEAT];
+    features(0, 1, x);
+    char *body = json_request(x, 1, NULL);
+    CURL *c[N];
+    resp r[N];
+    for (int i = 0; i < N; i++)
+        c[i] = prep(&r[i], "POST", "/v2/models/facile_slow/infer", body, strlen(body), NULL);
+    free(body);
+    http_many(c, r, N);
+    int ok = 0, busy = 0;
+    for (int i = 0; i < N; i++) {
+        if (r[i].status == 200)
+            ok++;
+        if (r[i].status == 503) {
+            busy++;
+            json_t *j = resp_json(&r[i]);
+            ck_assert_ptr_nonnull(
+                strstr(json_string_value(json_object_get(j, "error")), "exceeds maximum queue size"));
+            json_decref(j);
+        }
+        resp_free(&r[i]);
+    }
+    ck_assert_int_eq(ok, 2);
+    ck_assert_int_eq(busy, N - 2);
+    resp m;
+    http(&m, "GET", "/metrics", NULL, 0, NULL);
+    ck_assert_int_eq(
+        metric(m.body,
+               "nv_inference_request_failure{model=\"facile_slow\",reason=\"REJECTED\",version=\"1\"} "),
+        N - 2);
+    resp_free(&m);
+    mh_server_free(s);
+}
+END_TEST
+
+typedef struct drain_arg {
+    CURL **c;
+    resp *r;
+    int n;
+} drain_arg;
+
+static void *drain_client(void *p)
+{
+    drain_arg *a = p;
+    http_many(a->c, a->r, a->n);
+    return NULL;
+}
+
+/* Requests queued when shutdown starts are all answered. */
+START_TEST(shutdown_drains_queued_requests)
+{
+    mh_server *s = start(64, 1 << 20);
+    enum { N = 4 };
+    float x[NFEAT];
+    features(3, 1, x);
+    float want;
+    reference(x, 1, &want);
+    char *body = json_request(x, 1, NULL);
+    CURL *c[N];
+    resp r[N];
+    for (int i = 0; i < N; i++)
+        c[i] = prep(&r[i], "POST", "/v2/models/facile_slow/infer", body, strlen(body), NULL);
+    free(body);
+    drain_arg a = {c, r, N};
+    pthread_t t;
+    pthread_create(&t, NULL, drain_client, &a);
+    /* Wait until all four sit in the queue. */
+    long long pending = 0;
+    for (int tries = 0; tries < 200 && pending < N; tries++) {
+        resp m;
+        http(&m, "GET", "/metrics", NULL, 0, NULL);
+        pending = metric(m.body, "nv_inference_pending_request_count{model=\"facile_slow\",version=\"1\"} ");
+        resp_free(&m);
+        if (pending < N)
+            usleep(5000);
+    }
+    ck_assert_int_eq(pending, N);
+    ck_assert_int_eq(mh_server_shutdown(s, 5000), MH_OK);
+    pthread_join(t, NULL);
+    for (int i = 0; i < N; i++) {
+        ck_assert_msg(r[i].status == 200, "request %d: %ld", i, r[i].status);
+        json_t *j = resp_json(&r[i]);
+        json_t *d = json_object_get(json_array_get(json_object_get(j, "outputs"), 0), "data");
+        check_close((float)json_number_value(json_array_get(d, 0)), want);
+        json_decref(j);
+        resp_free(&r[i]);
+    }
+    mh_server_free(s);
+}
+END_TEST
+
+START_TEST(metrics_families_and_failures)
+{
+    mh_server *s = start(64, 1 << 20);
+    resp r;
+    http(&r, "POST", "/v2/models/facile_tiny/infer", "{\"inputs\":[" GOOD_INPUT "]}",
+         strlen("{\"inputs\":[" GOOD_INPUT "]}"), NULL);
+    ck_assert_int_eq(r.status, 200);
+    resp_free(&r);
+    http(&r, "POST", "/v2/models/facile_tiny/infer", "{", 1, NULL);
+    ck_assert_int_eq(r.status, 400);
+    resp_free(&r);
+    http(&r, "GET", "/metrics", NULL, 0, NULL);
+    ck_assert_int_eq(r.status, 200);
+    static const char *fam[] = {
+        "nv_inference_request_success",          "nv_inference_request_failure",
+        "nv_inference_count",                    "nv_inference_exec_count",
+        "nv_inference_pending_request_count",    "nv_inference_request_duration_us",
+        "nv_inference_queue_duration_us",        "nv_inference_compute_input_duration_us",
+        "nv_inference_compute_infer_duration_us", "nv_inference_compute_output_duration_us"};
+    for (size_t i = 0; i < sizeof fam / sizeof fam[0]; i++) {
+        char t[128];
+        snprintf(t, sizeof t, "# TYPE %s ", fam[i]);
+        ck_assert_msg(strstr(r.body, t), "missing %s", fam[i]);
+    }
+    ck_assert_int_eq(metric(r.body, "nv_inference_request_success{model=\"facile_tiny\",version=\"1\"} "), 1);
+    ck_assert_int_eq(metric(r.body, "nv_inference_count{model=\"facile_tiny\",version=\"1\"} "), 1);
+    ck_assert_int_eq(
+        metric(r.body,
+               "nv_inference_request_failure{model=\"facile_tiny\",reason=\"OTHER\",version=\"1\"} "),
+        1);
+    ck_assert_int_ge(metric(r.body, "nv_inference_request_duration_us{model=\"facile_tiny\",version=\"1\"} "), 1);
+    resp_free(&r);
+    http(&r, "GET", "/v2/models/stats", NULL, 0, NULL);
+    json_t *j = resp_json(&r);
+    ck_assert_uint_eq(json_array_size(json_object_get(j, "model_stats")), 3);
+    json_decref(j);
+    resp_free(&r);
+    mh_server_free(s);
+}
+END_TEST
+
+static mh_status try_create(const char *dir, unsigned port, const char *backend, char *err,
+                            size_t errlen)
+{
+    mh_server_opts o;
+    mh_server_opts_default(&o);
+    o.models_dir = dir;
+    o.port = port;
+    o.backend = backend;
+    mh_server *s = NULL;
+    mh_status st = mh_server_create(&o, &s, err, errlen);
+    mh_server_free(s);
+    return st;
+}
+
+START_TEST(startup_errors)
+{
+    char err[1024];
+    ck_assert_int_eq(try_create("tests/data/no_such_repo", 0, NULL, err, sizeof err), MH_NOTFOUND);
+    ck_assert_ptr_nonnull(strstr(err, "model repository 'tests/data/no_such_repo' not found"));
+    ck_assert_int_eq(try_create("tests/data/facile_tiny/1", 0, NULL, err, sizeof err), MH_NOTFOUND);
+    ck_assert_ptr_nonnull(strstr(err, "has no model"));
+    ck_assert_int_eq(try_create(REPO, 0, "tpu", err, sizeof err), MH_UNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(err, "backend 'tpu' is not built in"));
+
+    /* A model whose config names another model. */
+    char tmpl[] = "/tmp/mh_net_repoXXXXXX";
+    char *dir = mkdtemp(tmpl);
+    ck_assert_ptr_nonnull(dir);
+    char p[512], q[512];
+    snprintf(p, sizeof p, "%s/renamed", dir);
+    ck_assert_int_eq(mkdir(p, 0755), 0);
+    snprintf(p, sizeof p, "%s/renamed/1", dir);
+    char cwd[400];
+    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+    snprintf(q, sizeof q, "%s/tests/data/facile_tiny/1", cwd);
+    ck_assert_int_eq(symlink(q, p), 0);
+    snprintf(p, sizeof p, "%s/renamed/config.yaml", dir);
+    snprintf(q, sizeof q, "%s/tests/data/facile_tiny/config.yaml", cwd);
+    ck_assert_int_eq(symlink(q, p), 0);
+    ck_assert_int_eq(try_create(dir, 0, NULL, err, sizeof err), MH_CONFIG);
+    ck_assert_ptr_nonnull(strstr(err, "says name 'facile_tiny'; it must match the directory name"));
+    /* A bad instance_group in a model's config. */
+    snprintf(p, sizeof p, "%s/renamed/config.yaml", dir);
+    unlink(p);
+    FILE *in = fopen("tests/data/facile_tiny/config.yaml", "r");
+    FILE *out = fopen(p, "w");
+    char line[512];
+    while (fgets(line, sizeof line, in))
+        fputs(strncmp(line, "name:", 5) ? line : "name: renamed\n", out);
+    fputs("instance_group:\n  - {count: 0}\n", out);
+    fclose(in);
+    fclose(out);
+    ck_assert_int_eq(try_create(dir, 0, NULL, err, sizeof err), MH_CONFIG);
+    ck_assert_ptr_nonnull(strstr(err, "instance_group.count must be an integer in [1, 64]"));
+    snprintf(p, sizeof p, "%s/renamed/1", dir);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/renamed/config.yaml", dir);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/renamed", dir);
+    rmdir(p);
+    rmdir(dir);
+
+    /* Port in use. */
+    mh_server *s = start(8, 1 << 20);
+    ck_assert_int_eq(try_create(REPO, mh_server_port(s), NULL, err, sizeof err), MH_NET);
+    ck_assert_ptr_nonnull(strstr(err, "cannot listen on 127.0.0.1:"));
+    mh_server_free(s);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("net_server");
+    TCase *tc = tcase_create("server");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, metadata_and_health);
+    tcase_add_test(tc, infer_json_and_binary);
+    tcase_add_loop_test(tc, bad_requests, 0, (int)(sizeof bad / sizeof bad[0]));
+    tcase_add_test(tc, body_and_header_caps);
+    tcase_add_test(tc, batching_merges_requests);
+    tcase_add_test(tc, overload_answers_503);
+    tcase_add_test(tc, shutdown_drains_queued_requests);
+    tcase_add_test(tc, metrics_families_and_failures);
+    tcase_add_test(tc, startup_errors);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    curl_global_cleanup();
+    return failed ? 1 : 0;
+}

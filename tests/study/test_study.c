@@ -1,0 +1,281 @@
+/* test_study.c - the study's plan (variants, RTT expansion, scans, errors),
+ * the module overrides, Prometheus counter reading, and the summary built
+ * from reports written by the timing service for synthetic runs. */
+#include <check.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "study/mh_study.h"
+#include "timing/mh_timing.h"
+
+#define MS 1000000ull
+#define NEV 50
+
+static char dir[64];
+
+static void setup(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/mh_study_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+/* MH_TEST_KEEP=1 keeps the directory (to look at, or to refresh the saved
+ * summary tests/data/study/summary.json that the plotting test uses). */
+static void teardown(void)
+{
+    const char *keep = getenv("MH_TEST_KEEP");
+    if (keep && *keep == '1') {
+        fprintf(stderr, "test_study: kept %s\n", dir);
+        return;
+    }
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+START_TEST(plan_expands_rtt_and_scans)
+{
+    mh_study_run runs[MH_STUDY_MAX_RUNS];
+    size_t n = 0;
+    char err[256];
+    ck_assert_int_eq(mh_study_plan("mahi, facile,remote", "0,10,60", "1,4", "mahi", runs,
+                                   MH_STUDY_MAX_RUNS, &n, err, sizeof err),
+                     MH_OK);
+    const char *want[] = {"mahi", "facile", "remote_rtt0", "remote_rtt10", "remote_rtt60",
+                          "mahi_s1", "mahi_s4"};
+    ck_assert_uint_eq(n, 7);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_str_eq(runs[i].name, want[i]);
+    ck_assert_int_eq(runs[3].kind, MH_STUDY_REMOTE);
+    ck_assert(runs[3].rtt_ms == 10);
+    ck_assert_int_eq(runs[6].role, MH_STUDY_ROLE_SCAN_STREAMS);
+    ck_assert_uint_eq(runs[6].streams, 4);
+    ck_assert_int_eq(runs[6].kind, MH_STUDY_MAHI);
+}
+END_TEST
+
+static const struct {
+    const char *variants, *rtt, *streams, *scan, *msg;
+} bad_plans[] = {
+    {"mahi,gpu", "0", "", "", "unknown variant 'gpu'"},
+    {"mahi,mahi", "0", "", "", "variant 'mahi' given twice"},
+    {"mahi,,facile", "0", "", "", "empty item"},
+    {"remote", "ten", "", "", "--rtt: 'ten' is not a number"},
+    {"mahi", "0", "0", "", "--scan-streams: '0'"},
+    {"mahi", "0", "2.5", "", "is not an integer"},
+    {"mahi", "0", "2", "facile", "--scan: 'facile' is not one of the variants"},
+};
+
+START_TEST(plan_rejects_bad_lists)
+{
+    mh_study_run runs[MH_STUDY_MAX_RUNS];
+    size_t n = 0;
+    char err[256] = "";
+    ck_assert_int_eq(mh_study_plan(bad_plans[_i].variants, bad_plans[_i].rtt,
+                                   bad_plans[_i].streams, bad_plans[_i].scan, runs,
+                                   MH_STUDY_MAX_RUNS, &n, err, sizeof err),
+                     MH_INVALID);
+    ck_assert_msg(strstr(err, bad_plans[_i].msg), "got '%s', want '%s'", err, bad_plans[_i].msg);
+}
+END_TEST
+
+START_TEST(module_override_per_kind)
+{
+    mh_study_run r = {.kind = MH_STUDY_REMOTE, .rtt_ms = 60};
+    char buf[512], err[128];
+    ck_assert_int_eq(mh_study_module_yaml(&r, "http://127.0.0.1:9", "m/f", buf, sizeof buf, err,
+                                          sizeof err),
+                     MH_OK);
+    ck_assert_str_eq(buf, "{plugin: hcal_remote, servers: ['http://127.0.0.1:9'], "
+                          "emulate_rtt_ms: 60, fallback: cpu, model_dir: 'm/f'}");
+    r.kind = MH_STUDY_OPENCL_MAHI;
+    ck_assert_int_eq(mh_study_module_yaml(&r, NULL, "m", buf, sizeof buf, err, sizeof err), MH_OK);
+    ck_assert_str_eq(buf, "{plugin: hcal_opencl, backend: mahi}");
+    r.kind = MH_STUDY_FACILE;
+    ck_assert_int_eq(mh_study_module_yaml(&r, NULL, "m", buf, 10, err, sizeof err), MH_INVALID);
+}
+END_TEST
+
+START_TEST(metric_sum_reads_prometheus_text)
+{
+    const char *text =
+        "# HELP nv_inference_request_success Number of successful inference requests\n"
+        "# TYPE nv_inference_request_success counter\n"
+        "nv_inference_request_success{model=\"facile\",version=\"1\"} 120\n"
+        "nv_inference_request_success{model=\"facile\",version=\"2\"} 5\n"
+        "nv_inference_request_success{model=\"other\",version=\"1\"} 7\n"
+        "nv_inference_request_success_total 99\n"
+        "nv_inference_exec_count{model=\"facile\",version=\"1\"} 30\n";
+    ck_assert(mh_study_metric_sum(text, "nv_inference_request_success", "facile") == 125);
+    ck_assert(mh_study_metric_sum(text, "nv_inference_request_success", NULL) == 132);
+    ck_assert(mh_study_metric_sum(text, "nv_inference_exec_count", "facile") == 30);
+    ck_assert(mh_study_metric_sum(text, "nv_missing", "facile") == 0);
+}
+END_TEST
+
+/* A run: rest 8 ms/ev + hbheReco hcal_ms, HLT_Jet accepts `accepted`
+ * events, `failed` of NEV fail, loop wall_ms; CPU = real. */
+static void write_run(const char *path, uint64_t hcal_ms, uint64_t accepted, uint64_t failed,
+                      uint64_t wall_ms, uint64_t streams)
+{
+    const char *labels[] = {"rest", "hbheReco"};
+    const char *plugins[] = {"emulated", "hcal_mahi"};
+    const char *paths[] = {"HLT_Jet", "out"};
+    const size_t hcal[] = {1};
+    const mh_timing_group g = {"hcal", hcal, 1};
+    mh_timing_setup s = {labels, plugins, 2, paths, 2, 1, &g, 1, 2, (unsigned)streams};
+    mh_timing *t = NULL;
+    ck_assert_int_eq(mh_timing_create(&s, &t, NULL, 0), MH_OK);
+    mh_timing_begin_at(t, 0, 0);
+    for (uint64_t e = 0; e < NEV; e++) {
+        mh_timing_module(t, 0, 0, MH_PHASE_PRODUCE, 8 * MS, 8 * MS);
+        mh_timing_module(t, 1, 0, MH_PHASE_PRODUCE, hcal_ms * MS, hcal_ms * MS);
+        if (e < failed) {
+            mh_timing_event(t, MH_EVENT_FAILED, 9 * MS, "hbheReco", "server gone");
+            continue;
+        }
+        mh_timing_path(t, 0, e < accepted);
+        mh_timing_event(t, e < accepted ? MH_EVENT_ACCEPTED : MH_EVENT_REJECTED, 9 * MS, NULL,
+                        NULL);
+    }
+    mh_timing_count(t, 1, "fallbacks", failed);
+    mh_timing_end_at(t, wall_ms * MS, wall_ms * MS);
+    char err[256];
+    ck_assert_int_eq(mh_timing_report_json(t, path, "menu\n", "s.mhe", err, sizeof err), MH_OK);
+    mh_timing_free(t);
+}
+
+static double jnum(const json_t *o, const char *k)
+{
+    const json_t *v = json_object_get(o, k);
+    ck_assert_msg(json_is_number(v), "key %s not a number", k);
+    return json_number_value(v);
+}
+
+START_TEST(summary_savings_and_farm)
+{
+    mh_study_run runs[MH_STUDY_MAX_RUNS];
+    size_t n = 0;
+    char err[512];
+    ck_assert_int_eq(mh_study_plan("facile,mahi,remote", "10", "", "", runs, MH_STUDY_MAX_RUNS,
+                                   &n, err, sizeof err),
+                     MH_OK);
+    ck_assert_uint_eq(n, 3);
+    /* facile: 8+1 ms; mahi (baseline, second in the list): 8+2; remote 8+0.5 */
+    for (size_t i = 0; i < n; i++)
+        snprintf(runs[i].report, sizeof runs[i].report, "%s/%s.json", dir, runs[i].name);
+    write_run(runs[0].report, 1, 20, 0, 450, 2);
+    write_run(runs[1].report, 2, 20, 0, 500, 2);
+    write_run(runs[2].report, 0, 20, 5, 425, 2);
+    runs[2].have_server = true;
+    runs[2].server_requests = 50;
+    runs[2].server_execs = 10;
+    runs[2].server_compute_us = 50 * 250; /* 0.25 ms per request */
+    runs[2].server_queue_us = 50 * 100;
+
+    char summary[128];
+    snprintf(summary, sizeof summary, "%s/summary.json", dir);
+    char *table = NULL;
+    size_t tlen = 0;
+    FILE *out = open_memstream(&table, &tlen);
+    mh_study_farm_opts farm = {.l1_rate_hz = 100e3, .server_instances = 1};
+    ck_assert_int_eq(mh_study_summarize(runs, n, "menu.yaml", &farm, summary, out, err, sizeof err),
+                     MH_OK);
+    fclose(out);
+    ck_assert_ptr_nonnull(strstr(table, "baseline: mahi"));
+    ck_assert_ptr_nonnull(strstr(table, "remote_rtt10"));
+    free(table);
+
+    json_error_t je;
+    json_t *root = json_load_file(summary, 0, &je);
+    ck_assert_ptr_nonnull(root);
+    ck_assert_str_eq(json_string_value(json_object_get(root, "baseline")), "mahi");
+    json_t *vs = json_object_get(root, "variants");
+    ck_assert_uint_eq(json_array_size(vs), 3);
+    const json_t *base = json_array_get(vs, 1);
+    double base_cpu = jnum(base, "hlt_cpu_ms_per_event");
+    ck_assert(fabs(base_cpu - 10.0) < 1e-9);
+    ck_assert(fabs(jnum(base, "savings")) < 1e-12);
+    for (size_t i = 0; i < 3; i++) {
+        const json_t *v = json_array_get(vs, i);
+        double cpu = jnum(v, "hlt_cpu_ms_per_event");
+        ck_assert(fabs(jnum(v, "savings") - (1 - cpu / base_cpu)) < 1e-12);
+        double f = jnum(v, "hcal_cpu_fraction");
+        ck_assert(f >= 0 && f <= 1);
+        ck_assert(fabs(jnum(v, "ideal_savings") - 0.2) < 1e-12);
+        const json_t *ev = json_object_get(v, "events");
+        ck_assert(jnum(ev, "read") == NEV);
+        ck_assert(jnum(ev, "processed") + jnum(ev, "failed") == jnum(ev, "read"));
+    }
+    const json_t *facile = json_array_get(vs, 0);
+    ck_assert(fabs(jnum(facile, "savings") - 0.1) < 1e-12);
+    ck_assert(fabs(jnum(facile, "achieved_over_ideal") - 0.5) < 1e-12);
+    ck_assert(fabs(jnum(json_object_get(facile, "accept_rates"), "HLT_Jet") - 0.4) < 1e-12);
+    const json_t *remote = json_array_get(vs, 2);
+    ck_assert(jnum(json_object_get(remote, "counters"), "fallbacks") == 5);
+    ck_assert(fabs(jnum(json_object_get(remote, "server"), "compute_ms_per_request") - 0.25) <
+              1e-12);
+    ck_assert(jnum(json_object_get(remote, "server"), "requests_per_execution") == 5);
+    const json_t *rtt = json_object_get(json_object_get(root, "scans"), "rtt");
+    ck_assert_uint_eq(json_array_size(rtt), 1);
+    ck_assert(jnum(json_array_get(rtt, 0), "rtt_ms") == 10);
+
+    const json_t *f = json_object_get(root, "farm");
+    ck_assert_str_eq(json_string_value(json_object_get(f, "variant")), "remote_rtt10");
+    /* 100 kHz x 10 ms = 1000 cores; x 8 ms = 800 */
+    ck_assert(fabs(jnum(f, "cores_baseline") - 1000) < 1e-6);
+    ck_assert(fabs(jnum(f, "cores_saved") - 200) < 1e-6);
+    /* 0.25 ms/request -> 4000 requests/s -> 25 servers for 100 kHz */
+    ck_assert(fabs(jnum(f, "server_capacity_hz") - 4000) < 1e-6);
+    ck_assert(jnum(f, "servers_needed") == 25);
+    /* remote client: 50 events in 0.425 s = 117.6 Hz -> 34 clients */
+    ck_assert(fabs(jnum(f, "clients_per_server") - 4000 / (50 / 0.425)) < 1e-6);
+    json_decref(root);
+}
+END_TEST
+
+START_TEST(summary_names_bad_report)
+{
+    mh_study_run runs[2];
+    size_t n = 0;
+    char err[512] = "";
+    ck_assert_int_eq(mh_study_plan("mahi", "0", "", "", runs, 2, &n, err, sizeof err), MH_OK);
+    snprintf(runs[0].report, sizeof runs[0].report, "%s/missing.json", dir);
+    char summary[128];
+    snprintf(summary, sizeof summary, "%s/summary.json", dir);
+    FILE *out = fopen("/dev/null", "w");
+    ck_assert_int_ne(mh_study_summarize(runs, n, "m", NULL, summary, out, err, sizeof err), MH_OK);
+    fclose(out);
+    ck_assert_ptr_nonnull(strstr(err, "missing.json"));
+}
+END_TEST
+
+static Suite *study_suite(void)
+{
+    Suite *s = suite_create("study");
+    TCase *tc = tcase_create("plan");
+    tcase_add_test(tc, plan_expands_rtt_and_scans);
+    tcase_add_loop_test(tc, plan_rejects_bad_lists, 0,
+                        (int)(sizeof bad_plans / sizeof bad_plans[0]));
+    tcase_add_test(tc, module_override_per_kind);
+    tcase_add_test(tc, metric_sum_reads_prometheus_text);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("summary");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, summary_savings_and_farm);
+    tcase_add_test(tc, summary_names_bad_report);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(study_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
