@@ -392,6 +392,42 @@ START_TEST(faults_fail_over_or_fail)
 }
 END_TEST
 
+/* After a failover the client stays on the second server, and goes back to
+ * the first one recheck_ms later (here it recovered meanwhile). */
+START_TEST(failover_is_sticky_then_rechecks_the_first_server)
+{
+    tsrv *a = tsrv_start(M_503);
+    tsrv *b = tsrv_start(M_OK);
+    const char *servers[] = {a->url, b->url};
+    mh_client_config cfg = {.servers = servers,
+                            .n_servers = 2,
+                            .model = "facile",
+                            .timeout_ms = 2000,
+                            .retries = 1,
+                            .recheck_ms = 300};
+    mh_client *c = NULL;
+    ck_assert(mh_client_create(&cfg, &c, NULL, 0) == MH_OK);
+    fill_inputs(1);
+    run_n(c, &W, 1);
+    ck_assert_msg(W.res[0].status == MH_OK && W.res[0].server == 1 && W.res[0].failovers == 1,
+                  "%s", W.res[0].msg);
+    atomic_store(&a->mode, M_OK); /* the first server recovers */
+    run_n(c, &W, 1);
+    ck_assert_int_eq(W.res[0].server, 1); /* sticky */
+    ck_assert_int_eq(W.res[0].attempts, 1);
+    ck_assert_int_eq(atomic_load(&a->hits), 1);
+    usleep(350 * 1000);
+    run_n(c, &W, 1);
+    ck_assert_msg(W.res[0].status == MH_OK && W.res[0].server == 0, "%s", W.res[0].msg);
+    ck_assert_int_eq(W.res[0].attempts, 1);
+    ck_assert_int_eq(atomic_load(&a->hits), 2);
+    check_outputs(0);
+    mh_client_free(c);
+    tsrv_stop(a);
+    tsrv_stop(b);
+}
+END_TEST
+
 /* A server that dies mid-run: every request either succeeds on it, or fails
  * over to the second one; none is lost, the totals add up. */
 START_TEST(server_killed_mid_run)
@@ -640,6 +676,7 @@ int main(void)
     tcase_add_test(tw, concurrent_submitters);
     tcase_add_test(tw, hung_server_times_out_and_retries);
     tcase_add_loop_test(tw, faults_fail_over_or_fail, 0, (int)(sizeof FAULTS / sizeof FAULTS[0]));
+    tcase_add_test(tw, failover_is_sticky_then_rechecks_the_first_server);
     tcase_add_test(tw, server_killed_mid_run);
     tcase_add_test(tw, shutdown_completes_pending);
     tcase_add_test(tw, clients_share_one_io_thread);
