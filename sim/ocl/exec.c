@@ -39,6 +39,7 @@ typedef struct mh__slot {
     const char *evcall[MH__MAXEV]; /* the call that enqueued ev[i], for messages */
     unsigned nev;
     mh_ocl_timing timing;
+    bool warming; /* the warm-up event: no fault injection */
 } mh__slot;
 
 struct mh__ocl_exec {
@@ -50,12 +51,14 @@ struct mh__ocl_exec {
     mh__slot *slots;
 };
 
-/* Every OpenCL call goes through the fault hook first (mh_ocl.h). */
-#define MH__CALL(rc, name, expr)          \
-    do {                                  \
-        (rc) = mh_ocl_fault(name);        \
-        if ((rc) == CL_SUCCESS)           \
-            (rc) = (expr);                \
+/* Every OpenCL call goes through the fault hook first (mh_ocl.h), except
+ * during a slot's warm-up: injected faults count the calls of events. */
+#define MH__FAULT(s, name) ((s)->warming ? CL_SUCCESS : mh_ocl_fault(name))
+#define MH__CALL(rc, s, name, expr)          \
+    do {                                     \
+        (rc) = MH__FAULT(s, name);           \
+        if ((rc) == CL_SUCCESS)              \
+            (rc) = (expr);                   \
     } while (0)
 
 static mh_status mh__slot_fail(const mh__slot *s, char *err, size_t errlen, const char *call,
@@ -215,8 +218,9 @@ mh_status mh__ocl_exec_set_arg(mh__ocl_exec *x, cl_uint index, size_t size, cons
                                char *err, size_t errlen)
 {
     for (unsigned i = 0; i < x->nslots; i++) {
-        cl_int rc;
-        MH__CALL(rc, "clSetKernelArg", clSetKernelArg(x->slots[i].kernel, index, size, value));
+        cl_int rc = mh_ocl_fault("clSetKernelArg");
+        if (rc == CL_SUCCESS)
+            rc = clSetKernelArg(x->slots[i].kernel, index, size, value);
         if (rc != CL_SUCCESS)
             return mh_ocl_failf(err, errlen, "clSetKernelArg", rc, "%s argument %u",
                                 x->spec.kernel, (unsigned)index);
@@ -295,7 +299,7 @@ static void CL_CALLBACK mh__on_complete(cl_event ev, cl_int status, void *arg)
     const char *call = "command completion";
     /* The fault hook's pseudo-call "completion" turns a finished event into
      * a failed one, as a device that dies mid-run would. */
-    cl_int inj = mh_ocl_fault("completion");
+    cl_int inj = MH__FAULT(s, "completion");
     if (status >= 0 && inj != CL_SUCCESS)
         status = inj;
     /* A failed command earlier in the queue is the one to name. */
@@ -354,7 +358,7 @@ mh_status mh__ocl_exec_enqueue(mh__ocl_exec *x, unsigned slot, size_t n, mh_ocl_
     if (n > 0) {
         for (unsigned i = 0; i < sp->n_in; i++) {
             call = "clEnqueueWriteBuffer";
-            MH__CALL(rc, call,
+            MH__CALL(rc, s, call,
                      clEnqueueWriteBuffer(s->queue, s->in[i].dev, CL_FALSE, 0, sp->in_bytes[i] * n,
                                           s->in[i].host, 0, NULL, &s->ev[s->nev]));
             if (rc != CL_SUCCESS)
@@ -363,7 +367,7 @@ mh_status mh__ocl_exec_enqueue(mh__ocl_exec *x, unsigned slot, size_t n, mh_ocl_
         }
         cl_uint nn = (cl_uint)n, arg = 0;
         call = "clSetKernelArg";
-        MH__CALL(rc, call, clSetKernelArg(s->kernel, arg++, sizeof nn, &nn));
+        MH__CALL(rc, s, call, clSetKernelArg(s->kernel, arg++, sizeof nn, &nn));
         for (unsigned i = 0; i < sp->n_in && rc == CL_SUCCESS; i++)
             rc = clSetKernelArg(s->kernel, arg++, sizeof(cl_mem), &s->in[i].dev);
         for (unsigned i = 0; i < sp->n_out && rc == CL_SUCCESS; i++)
@@ -373,7 +377,7 @@ mh_status mh__ocl_exec_enqueue(mh__ocl_exec *x, unsigned slot, size_t n, mh_ocl_
         size_t per = sp->per_item ? sp->per_item : 1, items = (n + per - 1) / per;
         size_t global = (items + MH__GROUP - 1) / MH__GROUP * MH__GROUP;
         call = "clEnqueueNDRangeKernel";
-        MH__CALL(rc, call,
+        MH__CALL(rc, s, call,
                  clEnqueueNDRangeKernel(s->queue, s->kernel, 1, NULL, &global,
                                         x->local ? &x->local : NULL, 0, NULL, &s->ev[s->nev]));
         if (rc != CL_SUCCESS)
@@ -383,7 +387,7 @@ mh_status mh__ocl_exec_enqueue(mh__ocl_exec *x, unsigned slot, size_t n, mh_ocl_
             if (sp->out_bytes[i] == 0)
                 continue;
             call = "clEnqueueReadBuffer";
-            MH__CALL(rc, call,
+            MH__CALL(rc, s, call,
                      clEnqueueReadBuffer(s->queue, s->out[i].dev, CL_FALSE, 0,
                                          sp->out_bytes[i] * n, s->out[i].host, 0, NULL,
                                          &s->ev[s->nev]));
@@ -395,19 +399,19 @@ mh_status mh__ocl_exec_enqueue(mh__ocl_exec *x, unsigned slot, size_t n, mh_ocl_
         /* No channels: still complete through the driver's thread, so that
          * the caller sees one behaviour. */
         call = "clEnqueueMarkerWithWaitList";
-        MH__CALL(rc, call, clEnqueueMarkerWithWaitList(s->queue, 0, NULL, &s->ev[s->nev]));
+        MH__CALL(rc, s, call, clEnqueueMarkerWithWaitList(s->queue, 0, NULL, &s->ev[s->nev]));
         if (rc != CL_SUCCESS)
             goto fail;
         s->evcall[s->nev++] = call;
     }
     call = "clFlush";
-    MH__CALL(rc, call, clFlush(s->queue));
+    MH__CALL(rc, s, call, clFlush(s->queue));
     if (rc != CL_SUCCESS)
         goto fail;
     /* Last: from here on the callback owns the slot (it may even run
      * before clSetEventCallback returns). */
     call = "clSetEventCallback";
-    MH__CALL(rc, call, clSetEventCallback(s->ev[s->nev - 1], CL_COMPLETE, mh__on_complete, s));
+    MH__CALL(rc, s, call, clSetEventCallback(s->ev[s->nev - 1], CL_COMPLETE, mh__on_complete, s));
     if (rc != CL_SUCCESS)
         goto fail;
     return MH_OK;
@@ -461,6 +465,22 @@ mh_status mh__ocl_exec_run(mh__ocl_exec *x, unsigned slot, size_t n, char *err, 
     }
     pthread_cond_destroy(&w.cv);
     pthread_mutex_destroy(&w.mu);
+    return st;
+}
+
+mh_status mh__ocl_exec_warmup(mh__ocl_exec *x, char *err, size_t errlen)
+{
+    void *in[MH__OCL_MAXIO];
+    mh_status st = mh__ocl_exec_inputs(x, 0, 1, in, err, errlen);
+    if (st != MH_OK)
+        return st;
+    for (unsigned i = 0; i < x->spec.n_in; i++)
+        memset(in[i], 0, x->spec.in_bytes[i]);
+    x->slots[0].warming = true;
+    st = mh__ocl_exec_run(x, 0, 1, err, errlen);
+    x->slots[0].warming = false;
+    if (st != MH_OK)
+        mh_fail_prefix(err, errlen, st, "warm-up: ");
     return st;
 }
 

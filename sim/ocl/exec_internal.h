@@ -67,6 +67,12 @@ mh_status mh__ocl_exec_enqueue(mh__ocl_exec *x, unsigned slot, size_t n, mh_ocl_
  * that has nothing else to do). */
 mh_status mh__ocl_exec_run(mh__ocl_exec *x, unsigned slot, size_t n, char *err, size_t errlen);
 
+/* Runs one all-zero channel through slot 0 once the constants are set, so
+ * that the driver's lazy work (PoCL compiles the work-group function at the
+ * first launch) happens at start-up and not in the first event's timing.
+ * The fault hook does not count its calls. */
+mh_status mh__ocl_exec_warmup(mh__ocl_exec *x, char *err, size_t errlen);
+
 /* The slot's host output array i (valid after completion, until the slot's
  * next mh__ocl_exec_inputs). NULL for a bad slot or index. */
 const void *mh__ocl_exec_output(const mh__ocl_exec *x, unsigned slot, unsigned i);

@@ -105,7 +105,8 @@ mh_status mh_ocl_facile_create(mh_ocl_device *dev, const mh_facile *model,
     };
     if ((st = mh__ocl_exec_program(dev, "facile", opts, &f->prog, info, err, errlen)) != MH_OK ||
         (st = mh__ocl_exec_create(dev, f->prog, &spec, opts, &f->x, err, errlen)) != MH_OK ||
-        (st = mh__upload(f, dev, model, err, errlen)) != MH_OK)
+        (st = mh__upload(f, dev, model, err, errlen)) != MH_OK ||
+        (st = mh__ocl_exec_warmup(f->x, err, errlen)) != MH_OK)
         goto fail;
     *out = f;
     return MH_OK;

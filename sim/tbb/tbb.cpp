@@ -32,7 +32,11 @@ struct mh_tbb {
     tbb::task_arena arena;
     tbb::task_group group;
     tbb::task_handle hold;  // empty when not held
-    explicit mh_tbb(unsigned n) : threads(n), arena(static_cast<int>(n), 1) {}
+    // No slot reserved for the calling thread: with a reserved slot oneTBB
+    // still wakes a worker for enqueued tasks ("mandatory concurrency"), and
+    // the thread joining in mh_tbb_wait made threads + 1 run modules at once
+    // (seen as two modules overlapping with --threads 1).
+    explicit mh_tbb(unsigned n) : threads(n), arena(static_cast<int>(n), 0) {}
 };
 
 namespace {
@@ -112,7 +116,7 @@ extern "C" mh_status mh_tbb_create(unsigned threads, mh_tbb **out, char *err, si
     if (threads < 1 || threads > 4096)
         return mh_fail(err, errlen, MH_INVALID, "threads must be in 1..4096, got %u", threads);
     try {
-        raise_limit(threads);
+        raise_limit(threads + 1);  // n workers (no reserved slot) + the waiting thread
         mh_tbb *t = new mh_tbb(threads);
         t->arena.initialize();
         *out = t;
