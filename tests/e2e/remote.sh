@@ -19,6 +19,18 @@ stop_server() {
 }
 trap 'stop_server; rm -rf "$E2E_TMP"' EXIT
 
+check "configs/hlt_remote.yaml is configs/hlt.yaml but for hbheReco (keep them in step)" \
+    python3 -c "
+import sys, yaml
+a, b = (yaml.safe_load(open(f)) for f in ('configs/hlt.yaml', 'configs/hlt_remote.yaml'))
+reco = b['modules'].pop('hbheReco')
+a['modules'].pop('hbheReco')
+if a != b:
+    sys.exit('regenerate configs/hlt_remote.yaml from configs/hlt.yaml (only hbheReco differs)')
+if reco.get('plugin') != 'hcal_remote' or reco.get('fallback') != 'cpu':
+    sys.exit('hlt_remote.yaml: hbheReco must be hcal_remote with fallback: cpu')
+"
+
 # The served model: the committed test network under the name the menu asks
 # for; the CPU fallback loads the same directory, so both give one answer.
 MODELS=$E2E_TMP/models
