@@ -69,6 +69,7 @@ MODEL_DIR=${MODEL_DIR:-$MODELS/$MODEL}
 OUT=${OUT:-$BUILD/farm}
 mkdir -p "$OUT"
 
+. "$(dirname "$0")/serve_lib.sh"
 SERVER_PID=""
 CLIENTS=()
 cleanup() {
@@ -85,15 +86,7 @@ metrics() {
 SUMMARY=$OUT/summary.txt
 : >"$SUMMARY"
 for N in "${NS[@]}"; do
-    "$MINIHLT" serve --models "$MODELS" --port 0 >"$OUT/serve_$N.log" 2>&1 &
-    SERVER_PID=$!
-    URL=""
-    for _ in $(seq 100); do
-        URL=$(sed -n 's/^listening on //p' "$OUT/serve_$N.log")
-        [ -n "$URL" ] && break
-        sleep 0.1
-    done
-    [ -n "$URL" ] || { cat "$OUT/serve_$N.log" >&2; die "minihlt serve did not start"; }
+    serve_start "$MINIHLT" "$OUT/serve_$N.log" --models "$MODELS" || die "minihlt serve did not start"
     metrics "$OUT/metrics_${N}_before.txt"
     CLIENTS=()
     for i in $(seq "$N"); do

@@ -38,18 +38,8 @@ mkdir -p "$MODELS"
 cp -r tests/data/facile_tiny "$MODELS/facile_tiny"
 
 # start_server: `minihlt serve` on a free port; sets SERVER_PID and URL.
-start_server() {
-    "$MINIHLT" serve --models "$MODELS" --port 0 >"$E2E_TMP/serve.out" 2>&1 &
-    SERVER_PID=$!
-    URL=""
-    for _ in $(seq 100); do
-        URL=$(sed -n 's/^listening on //p' "$E2E_TMP/serve.out")
-        [ -n "$URL" ] && return 0
-        sleep 0.1
-    done
-    cat "$E2E_TMP/serve.out" >&2
-    return 1
-}
+. scripts/serve_lib.sh
+start_server() { serve_start "$MINIHLT" "$E2E_TMP/serve.out" --models "$MODELS"; }
 
 # served: the number of infer requests the server has answered (its /metrics).
 # wait_served N: until that number reaches N, so that a fault is injected mid-run whatever
