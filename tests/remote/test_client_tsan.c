@@ -651,6 +651,49 @@ START_TEST(decode_table)
 }
 END_TEST
 
+/* Every truncation and 3000 seeded byte flips of a valid binary response
+ * decode to MH_OK or MH_FORMAT, reading nothing outside the body (run under
+ * ASan by make sanitize). */
+START_TEST(decode_survives_truncation_and_flips)
+{
+    char good[512];
+    size_t jl = strlen(OK_HDR);
+    memcpy(good, OK_HDR, jl);
+    const float vals[2] = {1.5f, -2.0f};
+    memcpy(good + jl, vals, sizeof vals);
+    size_t len = jl + sizeof vals;
+    float out[2];
+    for (size_t n = 0; n <= len; n++) {
+        /* a heap copy of exactly n bytes, so that ASan sees any overread */
+        char *b = malloc(n ? n : 1);
+        memcpy(b, good, n);
+        for (int hdr = 0; hdr < 2; hdr++) {
+            mh_status st = mh__client_decode_response(b, n, hdr ? (long long)jl : -1, "output__0",
+                                                      2, out, 2, NULL, NULL, 0);
+            ck_assert_msg(st == MH_FORMAT || (st == MH_OK && n == len && hdr),
+                          "truncated at %zu: %s", n, mh_status_name(st));
+        }
+        free(b);
+    }
+    unsigned seed = 12345;
+    int ok = 0;
+    for (int k = 0; k < 3000; k++) {
+        char *b = malloc(len);
+        memcpy(b, good, len);
+        for (int f = 0; f < 1 + k % 3; f++) {
+            seed = seed * 1103515245u + 12345u;
+            b[(seed >> 8) % len] ^= (char)(1u << ((seed >> 4) % 8));
+        }
+        mh_status st =
+            mh__client_decode_response(b, len, (long long)jl, "output__0", 2, out, 2, NULL, NULL, 0);
+        ck_assert(st == MH_OK || st == MH_FORMAT);
+        ok += st == MH_OK;
+        free(b);
+    }
+    ck_assert_int_lt(ok, 3000); /* the flips do reach the checks */
+}
+END_TEST
+
 START_TEST(error_text)
 {
     char msg[64];
@@ -684,6 +727,7 @@ int main(void)
     suite_add_tcase(s, tw);
     TCase *td = tcase_create("decode");
     tcase_add_loop_test(td, decode_table, 0, (int)(sizeof DECODE / sizeof DECODE[0]));
+    tcase_add_test(td, decode_survives_truncation_and_flips);
     tcase_add_test(td, error_text);
     suite_add_tcase(s, td);
     SRunner *sr = srunner_create(s);
