@@ -81,7 +81,7 @@ static void mh__usage(FILE *f)
             "                       instance_group kind: KIND_CPU cpu, KIND_GPU opencl;\n"
             "                       built in: cpu, opencl; the OpenCL device comes from\n"
             "                       MINIHLT_OCL_DEVICE, e.g. type=gpu)\n"
-            "  --quiet              print only errors\n"
+            "  --quiet              print only the 'listening on' line and errors\n"
             "\n"
             "endpoints: GET /v2, /v2/health/live, /v2/health/ready, /v2/models/M[/versions/V]\n"
             "[/ready|/config|/stats], /v2/models/stats, /metrics; POST .../infer,\n"
