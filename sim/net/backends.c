@@ -1,9 +1,8 @@
 /* backends.c - the list of built-in inference backends and small shared
  * helpers of the server.
  *
- * To add a backend (e.g. "opencl" over sim/ocl): write backend_<name>.c with
- * one const mh_net_backend table, declare it in net_internal.h and list it
- * here. A model picks its backend with instance_group kind (KIND_CPU: cpu,
+ * To add a backend: write backend_<name>.c with one const mh_net_backend
+ * table, declare it in net_internal.h and list it here. A model picks its backend with instance_group kind (KIND_CPU: cpu,
  * KIND_GPU: opencl) or the server's --backend option. */
 #include <string.h>
 #include <time.h>
@@ -12,6 +11,7 @@
 
 const mh_net_backend *const mh__net_backends[] = {
     &mh__net_backend_cpu,
+    &mh__net_backend_opencl,
     NULL,
 };
 

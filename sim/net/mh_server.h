@@ -27,6 +27,8 @@ typedef struct mh_server_opts {
     unsigned max_connections; /* open connections; default 256 */
     size_t max_queue;         /* pending requests per model (503 beyond); default 1024 */
     const char *backend;      /* NULL: each model's instance_group kind; else "cpu", ... */
+    size_t max_buffered;      /* request bodies held in memory at once, all connections
+                                 together (503 beyond); 0 = 4 * max_body */
 } mh_server_opts;
 
 /* Fills the defaults above. */
@@ -47,6 +49,16 @@ unsigned mh_server_port(const mh_server *s);
 /* Number of loaded models and their names (owned by the server). */
 size_t mh_server_num_models(const mh_server *s);
 const char *mh_server_model_name(const mh_server *s, size_t i);
+
+/* Counters of model i since start (for a summary at exit). */
+typedef struct mh_server_model_counts {
+    unsigned long long requests_ok, requests_failed; /* answered 200 / with an error */
+    unsigned long long rows;                         /* rows inferred */
+    unsigned long long executions;                   /* backend executions (batches) */
+} mh_server_model_counts;
+
+/* MH_INVALID if i is out of range. */
+mh_status mh_server_model_counts_get(mh_server *s, size_t i, mh_server_model_counts *out);
 
 /* Graceful stop: stops accepting connections, lets requests in flight
  * finish (waiting at most timeout_ms for their bodies to arrive), runs the

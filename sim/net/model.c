@@ -475,7 +475,7 @@ mh_status mh__model_load(const char *dir, const char *name, const char *backend_
     m->backend = mh__net_backend_find(bname);
     if (!m->backend) {
         st = mh_fail(err, errlen, MH_UNSUPPORTED, "model '%s': backend '%s' is not built in "
-                     "(available: cpu)", name, bname);
+                     "(available: cpu, opencl)", name, bname);
         goto fail;
     }
     p->insts = calloc(m->instances, sizeof *p->insts);

@@ -29,6 +29,7 @@ typedef struct mh_net_backend {
 } mh_net_backend;
 
 extern const mh_net_backend mh__net_backend_cpu;
+extern const mh_net_backend mh__net_backend_opencl;
 
 /* The built-in backends, NULL-terminated. */
 extern const mh_net_backend *const mh__net_backends[];

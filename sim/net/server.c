@@ -14,6 +14,7 @@
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,7 @@ struct mh_server {
     pthread_mutex_t lock; /* inflight and its condition */
     pthread_cond_t idle;
     size_t inflight;
+    size_t buffered; /* body bytes reserved by all requests (opts.max_buffered) */
     bool shut;
     atomic_bool started;
     char mhd_err[256];
@@ -61,7 +63,8 @@ typedef struct mh__req {
     uint64_t t0;
     char *body;
     size_t len, cap;
-    int reject; /* HTTP status decided before the body was read (413) */
+    int reject; /* HTTP status decided while the body was read (413, 503) */
+    size_t reserved; /* bytes of s->buffered this request holds */
 
     mh__model *model;
     mh_infer_request *ireq;
@@ -448,6 +451,21 @@ static enum MHD_Result mh__route(mh__req *r, const char *url, const char *method
 
 /* ---- libmicrohttpd callbacks ---------------------------------------------- */
 
+/* Reserves n more bytes of the server's body budget for r; false if the
+ * budget (all connections together) would be exceeded. */
+static bool mh__reserve(mh_server *s, mh__req *r, size_t n)
+{
+    bool ok;
+    pthread_mutex_lock(&s->lock);
+    ok = n <= s->o.max_buffered - s->buffered;
+    if (ok) {
+        s->buffered += n;
+        r->reserved += n;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return ok;
+}
+
 static enum MHD_Result mh__handler(void *cls, struct MHD_Connection *c, const char *url,
                                    const char *method, const char *version,
                                    const char *upload_data, size_t *upload_data_size,
@@ -481,6 +499,13 @@ static enum MHD_Result mh__handler(void *cls, struct MHD_Connection *c, const ch
                                       "(--max-body)",
                                       cl, s->o.max_body);
             }
+            if (v && !mh__reserve(s, r, (size_t)v + 1)) {
+                r->state = MH__ANSWERED;
+                return mh__send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                                      "server busy: request bodies in memory would exceed %zu "
+                                      "bytes; retry later",
+                                      s->o.max_buffered);
+            }
             if (v) {
                 r->body = malloc((size_t)v + 1);
                 if (!r->body)
@@ -503,6 +528,10 @@ static enum MHD_Result mh__handler(void *cls, struct MHD_Connection *c, const ch
             size_t nc = r->cap ? r->cap : 4096;
             while (nc < r->len + n + 1)
                 nc *= 2;
+            if (nc > r->reserved && !mh__reserve(s, r, nc - r->reserved)) {
+                r->reject = MHD_HTTP_SERVICE_UNAVAILABLE;
+                return MHD_YES;
+            }
             char *nb = realloc(r->body, nc);
             if (!nb)
                 return MHD_NO;
@@ -523,6 +552,11 @@ static enum MHD_Result mh__handler(void *cls, struct MHD_Connection *c, const ch
     }
     if (r->state == MH__ANSWERED)
         return MHD_YES;
+    if (r->reject == MHD_HTTP_SERVICE_UNAVAILABLE) {
+        r->state = MH__ANSWERED;
+        return mh__send_error(c, r->reject, "server busy: request bodies in memory would "
+                              "exceed %zu bytes; retry later", s->o.max_buffered);
+    }
     if (r->reject) {
         r->state = MH__ANSWERED;
         return mh__send_error(c, r->reject, "request body exceeds the limit of %zu bytes "
@@ -541,6 +575,7 @@ static void mh__completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (!r)
         return;
     *con_cls = NULL;
+    size_t reserved = r->reserved;
     mh_infer_request_free(r->ireq);
     free(r->body);
     free(r->in_copy);
@@ -548,6 +583,7 @@ static void mh__completed(void *cls, struct MHD_Connection *c, void **con_cls,
     pthread_mutex_destroy(&r->lock);
     free(r);
     pthread_mutex_lock(&s->lock);
+    s->buffered -= reserved;
     s->inflight--;
     if (s->inflight == 0)
         pthread_cond_broadcast(&s->idle);
@@ -716,13 +752,15 @@ mh_status mh_server_create(const mh_server_opts *o, mh_server **out, char *err, 
         s->o.host = def.host;
     if (s->o.threads == 0)
         s->o.threads = 1;
+    if (s->o.max_buffered == 0)
+        s->o.max_buffered = s->o.max_body > SIZE_MAX / 4 ? SIZE_MAX : 4 * s->o.max_body;
     if (s->o.max_queue == 0 || s->o.max_body == 0 || s->o.max_connections == 0) {
         st = mh_fail(err, errlen, MH_INVALID, "max_queue, max_body and max_connections must be "
                      "positive");
         goto fail;
     }
     if (s->o.backend && !mh__net_backend_find(s->o.backend)) {
-        st = mh_fail(err, errlen, MH_UNSUPPORTED, "backend '%s' is not built in (available: cpu)",
+        st = mh_fail(err, errlen, MH_UNSUPPORTED, "backend '%s' is not built in (available: cpu, opencl)",
                      s->o.backend);
         goto fail;
     }
@@ -758,6 +796,20 @@ size_t mh_server_num_models(const mh_server *s)
 const char *mh_server_model_name(const mh_server *s, size_t i)
 {
     return i < s->nmodels ? s->models[i]->name : NULL;
+}
+
+mh_status mh_server_model_counts_get(mh_server *s, size_t i, mh_server_model_counts *out)
+{
+    if (i >= s->nmodels)
+        return MH_INVALID;
+    mh__stats *st = &s->models[i]->stats;
+    pthread_mutex_lock(&st->lock);
+    out->requests_ok = st->success.count;
+    out->requests_failed = st->fail.count;
+    out->rows = st->inference_count;
+    out->executions = st->execution_count;
+    pthread_mutex_unlock(&st->lock);
+    return MH_OK;
 }
 
 mh_status mh_server_shutdown(mh_server *s, unsigned timeout_ms)

@@ -5,19 +5,13 @@
 # network access the check is reported as skipped.
 . "$(dirname "$0")/lib.sh"
 BUILD_DIR=${MINIHLT_BUILD:-build}
-VENV="$BUILD_DIR/venv"
-PY="$VENV/bin/python"
 
-if ! "$PY" -c "import tritonclient.http, numpy" 2>/dev/null; then
-    if ! { [ -x "$PY" ] || python3 -m venv --system-site-packages "$VENV" >"$E2E_TMP/venv.log" 2>&1; }; then
-        echo "ok - tritonclient interop # SKIP cannot create a venv in $VENV (python3-venv missing?)"
-        e2e_done
-    fi
-    if ! timeout 300 "$VENV/bin/pip" install -q --disable-pip-version-check 'tritonclient[http]' \
-        >"$E2E_TMP/pip.log" 2>&1; then
-        echo "ok - tritonclient interop # SKIP PyPI unreachable: pip could not install tritonclient[http] ($(tail -n 1 "$E2E_TMP/pip.log"))"
-        e2e_done
-    fi
+# scripts/venv.sh makes $BUILD_DIR/venv (shared with the other Python tests,
+# locked against parallel callers) and installs what is not importable yet.
+if ! PY=$(sh scripts/venv.sh "$BUILD_DIR" "tritonclient.http:tritonclient[http]" \
+        2>"$E2E_TMP/venv.err"); then
+    echo "ok - tritonclient interop # SKIP no venv with tritonclient[http] (PyPI unreachable?): $(tail -n 1 "$E2E_TMP/venv.err")"
+    e2e_done
 fi
 
 "$MINIHLT" serve --models tests/data/models --port 0 --quiet >"$E2E_TMP/srv.out" 2>"$E2E_TMP/srv.err" &

@@ -22,7 +22,8 @@ FUZZ_DIR := $(BUILD)/fuzz
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=c11 -O1 -g -pthread $(WARN) $(FUZZ_SAN)
 FUZZ_LIB_SRCS := sim/core/status.c sim/core/utf8.c $(wildcard sim/io/*.c) \
-                 $(wildcard sim/config/*.c) sim/ml/facile.c sim/net/client_codec.c
+                 $(wildcard sim/config/*.c) sim/ml/facile.c sim/net/client_codec.c \
+                 sim/net/protocol.c
 FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_LIB_SRCS))
 FUZZ_LIBS := -lzstd -luuid -lfyaml -ljansson -lm
 FUZZ_ALL := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))

@@ -208,6 +208,19 @@ START_TEST(calo_chain_matches_sim_calo)
         ck_assert_float_eq(j->jets[k].pt, ref[k].pt);
         ck_assert_float_eq(j->jets[k].eta, ref[k].eta);
     }
+    /* jetScale multiplies the jets; ptMin applies to the scaled pt. */
+    const char *jp2[] = {"ptMin=10", "towerEtMin=0.3", "jetScale=2", NULL};
+    fh_module jets2;
+    create_ok(&jets2, "calo", "calo_jets", "scaledJets", jp2);
+    ck_assert_msg(fh_produce(&jets2, &ev, err, sizeof err) == MH_OK, "%s", err);
+    const mh_calo_jets *j2 = get_ok(&ev, "scaledJets", MH_CALO_JETS_TYPE);
+    ck_assert_uint_eq(j2->n, nref); /* 2 x (pt >= 5) == (2 pt >= 10) */
+    for (uint32_t k = 0; k < j2->n; k++) {
+        ck_assert_float_eq_tol(j2->jets[k].pt, 2.0f * ref[k].pt, 1e-4f * ref[k].pt);
+        ck_assert_float_eq_tol(j2->jets[k].e, 2.0f * ref[k].e, 1e-4f * ref[k].e);
+        ck_assert_float_eq(j2->jets[k].eta, ref[k].eta);
+    }
+    fh_destroy(&jets2);
     float rmet, rphi;
     mh_met(et, t->phi, t->n, &rmet, &rphi);
     ck_assert_float_eq(m->met, rmet);
