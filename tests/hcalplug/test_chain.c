@@ -403,6 +403,55 @@ START_TEST(validation_dump_rows)
 }
 END_TEST
 
+/* dumpKeepAbove keeps every channel above the threshold whatever the
+ * prescale; the prescale thins the others. */
+START_TEST(validation_dump_keep_above)
+{
+    static char cond_param[300], dump_param[300], path[256];
+    snprintf(cond_param, sizeof cond_param, "conditions=%s", g_cond_path);
+    snprintf(path, sizeof path, "/tmp/mh_test_dump2_%ld.f32", (long)getpid());
+    snprintf(dump_param, sizeof dump_param, "dump=%s", path);
+    const char *up[] = {cond_param, NULL};
+    const char *vp[] = {dump_param, "dumpPrescale=1000", "dumpKeepAbove=3", NULL};
+    fh_module unpack, val;
+    create_ok(&unpack, "hcal_unpack", "hcal_unpack", "hbheDigis", up);
+    create_ok(&val, "validation", "validation", "validation", vp);
+    mh_rawevent *raw = busy_event();
+    mh_event ev = {.raw = raw};
+    char err[256] = "";
+    ck_assert_int_eq(fh_produce(&unpack, &ev, err, sizeof err), MH_OK);
+    put_rechits(&ev, raw, 1.0f);
+    ev.current_label = "hltAK4Jets";
+    fh_put(&ev, "", MH_CALO_JETS_TYPE, mh_calo_jets_create(0), mh_hcal_product_free, err, sizeof err);
+    ev.current_label = "hltMet";
+    fh_put(&ev, "", MH_CALO_MET_TYPE, calloc(1, sizeof(mh_calo_met)), mh_hcal_product_free, err,
+           sizeof err);
+    ck_assert_msg(fh_produce(&val, &ev, err, sizeof err) == MH_OK, "%s", err);
+    ck_assert_msg(val.type->end_job(val.self, err, sizeof err) == MH_OK, "%s", err);
+    size_t above = 0;
+    for (uint32_t i = 0; i < raw->ndigis; i++)
+        above += raw->true_e_intime[i] >= 3.0f;
+    ck_assert_uint_gt(above, 10);
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    size_t w = MH_FACILE_NFEAT + 1;
+    float *rows = malloc(raw->ndigis * w * sizeof *rows);
+    size_t nrows = fread(rows, w * sizeof(float), raw->ndigis, f);
+    fclose(f);
+    unlink(path);
+    size_t got_above = 0;
+    for (size_t r = 0; r < nrows; r++)
+        got_above += rows[r * w + MH_FACILE_NFEAT] >= 3.0f;
+    ck_assert_uint_eq(got_above, above);
+    ck_assert_uint_lt(nrows, above + 5); /* 1 in 1000 of ~300 others */
+    free(rows);
+    fh_event_end(&ev);
+    mh_rawevent_free(raw);
+    fh_destroy(&val);
+    fh_destroy(&unpack);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("chain");
@@ -415,6 +464,7 @@ static Suite *suite(void)
     tcase_add_test(tc, calo_bad_params);
     tcase_add_test(tc, validation_section);
     tcase_add_test(tc, validation_dump_rows);
+    tcase_add_test(tc, validation_dump_keep_above);
     suite_add_tcase(s, tc);
     return s;
 }
