@@ -7,7 +7,7 @@
 
 #include "core/sched_internal.h"
 
-_Thread_local mh__tls_ctx mh__tls = {NULL, -1};
+_Thread_local mh__tls_ctx mh__tls __attribute__((tls_model("initial-exec"))) = {NULL, -1, 0};
 
 static const char *mh__module_label(const mh_module_ctx *ctx)
 {

@@ -84,7 +84,8 @@ mh_status mh_sched_create(const mh_menu *menu, const mh_plugins *pl, mh_sched **
                           size_t errlen);
 
 /* Runs the event loop to the end of the input (or --events), then every
- * module's end_job(). The calling thread works as one of the `threads`.
+ * module's end_job(). `threads` worker threads run the events; the calling
+ * thread sleeps meanwhile.
  * mh_timing_totals_get() on mh_sched_timing() may be polled meanwhile from
  * another thread (a progress line). Returns MH_OK when the run completed, also if some
  * events failed under `on_error: skip-event` (see the timing totals);

@@ -93,7 +93,8 @@ static mh_status mh__create_modules(mh_sched *s, char *err, size_t errlen)
     for (size_t i = 0; i < s->nmods; i++) {
         mh__module *mod = &s->mods[i];
         char e[MH__ERRLEN] = "";
-        mh__tls = (mh__tls_ctx){s, (long)i};
+        mh__tls.s = s;
+        mh__tls.module = (long)i;
         mh_status st = mod->type->create(&s->host, &mod->ctx, mod->params, &mod->self, e, sizeof e);
         mh__tls.module = -1;
         mod->created = true; /* destroy() runs also after a failed create() */
@@ -152,6 +153,17 @@ static mh_status mh__build_graph(mh_sched *s, char *err, size_t errlen)
         }
         mod->dep_base = s->ndep_waiters;
         s->ndep_waiters += mod->ndeps;
+    }
+    /* Solo modules: one user (one path occurrence or one consumer). */
+    for (size_t i = 0; i < s->nmods; i++) {
+        size_t users = 0;
+        for (size_t p = 0; p < s->npaths; p++)
+            for (size_t k = 0; k < s->paths[p].nmodules; k++)
+                users += s->paths[p].modules[k] == i;
+        for (size_t j = 0; j < s->nmods; j++)
+            for (size_t q = 0; q < s->mods[j].ndeps; q++)
+                users += s->mods[j].deps[q] == i;
+        s->mods[i].solo = users == 1 && !s->mods[i].async && s->mods[i].ndeps == 0;
     }
     /* Cycle check: depth-first search with colours; the cycle is printed. */
     uint8_t *colour = calloc(s->nmods + 1, 1);
@@ -302,6 +314,7 @@ mh_status mh_sched_create(const mh_menu *menu, const mh_plugins *pl, mh_sched **
         free(s);
         return mh_fail(err, errlen, MH_INTERNAL, "cannot create a mutex");
     }
+    mh__clock_init();
     unsigned cores = mh_tbb_default_concurrency();
     s->threads = menu->threads > 0 ? (unsigned)menu->threads : cores;
     s->streams = menu->streams > 0 ? (unsigned)menu->streams : cores;
@@ -357,12 +370,25 @@ mh_status mh_sched_run(mh_sched *s, char *err, size_t errlen)
         if (!mod->type->end_job)
             continue;
         char e[MH__ERRLEN] = "";
-        mh__tls = (mh__tls_ctx){s, (long)i};
+        mh__tls.s = s;
+        mh__tls.module = (long)i;
         mh_status r = mod->type->end_job(mod->self, e, sizeof e);
         mh__tls.module = -1;
         if (r != MH_OK && end_st == MH_OK)
             end_st = mh_fail(err, errlen, r, "module '%s': end of job: %s", mod->label,
                              e[0] ? e : mh_strerror(r));
+    }
+    if (s->src.skipped_clusters) {
+        /* Not events read: they never left the source. Say so in both reports. */
+        mh_module_ctx c = {s, 0};
+        char line[256], json[128];
+        snprintf(line, sizeof line,
+                 "source: skipped %u damaged cluster(s), %llu event(s) (source.skip_bad)",
+                 s->src.skipped_clusters, (unsigned long long)s->src.skipped_bad);
+        snprintf(json, sizeof json, "{\"skipped_clusters\": %u, \"skipped_events\": %llu}",
+                 s->src.skipped_clusters, (unsigned long long)s->src.skipped_bad);
+        s->host.report_text(&c, line);
+        s->host.report_section(&c, "source", json, NULL, 0);
     }
     if (s->src.st != MH_OK)
         return mh_fail(err, errlen, s->src.st, "%s", s->src.err);

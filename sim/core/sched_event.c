@@ -6,6 +6,7 @@
  * completion turns its waiters into tasks. See sim/core/README.md. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/sched_internal.h"
 
@@ -13,8 +14,6 @@
  * than MH__CPU_ON makes the module measure thread CPU time from then on. */
 #define MH__CPU_ON_NS 50000u
 #define MH__CPU_OFF_NS 10000u
-
-static mh__waiter *const MH__CLOSED = (mh__waiter *)(uintptr_t)1;
 
 static bool mh__request(mh__stream *st, uint32_t m, mh__waiter *w, long path);
 static void mh__path_advance(mh__stream *st, uint32_t p);
@@ -49,31 +48,41 @@ static void mh__fail(mh__stream *st, uint32_t m, const char *msg)
 
 /* Times one call of a module function. cpu: see MH__CPU_ON_NS. */
 typedef struct mh__clock {
-    uint64_t t0, c0;
+    uint64_t t0, c0, t1;
     bool cpu;
 } mh__clock;
 
 static inline void mh__clock_start(mh__module *mod, mh__clock *c)
 {
     c->cpu = atomic_load_explicit(&mod->measure_cpu, memory_order_relaxed);
-    if (c->cpu)
+    if (c->cpu) {
         c->c0 = mh_thread_cpu_ns();
-    c->t0 = mh_now_ns();
+        c->t0 = mh__now();
+    } else {
+        c->t0 = mh__tls.t_last ? mh__tls.t_last : mh__now();
+    }
 }
 
-static inline uint64_t mh__clock_stop(mh__module *mod, const mh__clock *c, uint64_t *cpu_ns)
+/* Returns the real time of the call; c->t1 = its end. */
+static inline uint64_t mh__clock_stop(mh__module *mod, mh__clock *c, uint64_t *cpu_ns)
 {
-    uint64_t t1 = mh_now_ns(), real = t1 - c->t0;
+    uint64_t t1 = mh__now(), real = t1 > c->t0 ? t1 - c->t0 : 0;
+    c->t1 = t1;
     if (c->cpu) {
         *cpu_ns = mh_thread_cpu_ns() - c->c0;
         if (real < MH__CPU_OFF_NS)
             atomic_store_explicit(&mod->measure_cpu, false, memory_order_relaxed);
-    } else {
+    } else if (real <= MH__CPU_ON_NS) {
         *cpu_ns = real;
-        if (real > MH__CPU_ON_NS)
-            atomic_store_explicit(&mod->measure_cpu, true, memory_order_relaxed);
+    } else {
+        /* Not measured and long: the module got slower, or the thread was
+         * preempted (an oversubscribed machine). Count at most the threshold
+         * as CPU for this call, and measure from now on. */
+        *cpu_ns = MH__CPU_ON_NS;
+        atomic_store_explicit(&mod->measure_cpu, true, memory_order_relaxed);
     }
-    return t1;
+    mh__tls.t_last = t1;
+    return real;
 }
 
 /* produce() (or filter) of module m, then completion. Returns true. */
@@ -87,11 +96,12 @@ static bool mh__produce(mh__stream *st, uint32_t m)
         err[0] = '\0';
         mh__clock c;
         mh__clock_start(mod, &c);
-        mh__tls = (mh__tls_ctx){s, (long)m};
+        mh__tls.s = s;
+        mh__tls.module = (long)m;
         mh_status rc = mod->type->produce(mod->self, &ms->view, err, sizeof err);
         mh__tls.module = -1;
-        uint64_t cpu, t1 = mh__clock_stop(mod, &c, &cpu);
-        mh_timing_module(s->timing, m, ms->path, MH_PHASE_PRODUCE, t1 - c.t0, cpu);
+        uint64_t cpu, real = mh__clock_stop(mod, &c, &cpu);
+        mh_timing_module(s->timing, m, ms->path, MH_PHASE_PRODUCE, real, cpu);
         if (rc != MH_OK)
             mh__fail(st, m, err[0] ? err : mh_strerror(rc));
     }
@@ -117,6 +127,7 @@ static bool mh__after_async(mh__stream *st, uint32_t m)
 static void mh__after_async_task(void *arg)
 {
     mh_event *ev = arg;
+    mh__tls.t_last = 0;
     mh__after_async(ev->st, ev->mod);
 }
 
@@ -138,12 +149,13 @@ static bool mh__exec(mh__stream *st, uint32_t m, long path)
     atomic_store_explicit(&ms->arrivals, 0, memory_order_relaxed);
     mh__clock c;
     mh__clock_start(mod, &c);
-    mh__tls = (mh__tls_ctx){s, (long)m};
+    mh__tls.s = s;
+        mh__tls.module = (long)m;
     mh_status rc = mod->type->acquire(mod->self, &ms->view, (mh_async *)ms, err, sizeof err);
     mh__tls.module = -1;
-    uint64_t cpu;
-    ms->t_acq_end = mh__clock_stop(mod, &c, &cpu);
-    mh_timing_module(s->timing, m, path, MH_PHASE_ACQUIRE, ms->t_acq_end - c.t0, cpu);
+    uint64_t cpu, real = mh__clock_stop(mod, &c, &cpu);
+    ms->t_acq_end = c.t1;
+    mh_timing_module(s->timing, m, path, MH_PHASE_ACQUIRE, real, cpu);
     if (rc != MH_OK) {
         /* A failed acquire() promises no async_done(). */
         mh__fail(st, m, err[0] ? err : mh_strerror(rc));
@@ -157,7 +169,7 @@ static bool mh__exec(mh__stream *st, uint32_t m, long path)
 void mh__async_done(mh_async *h, mh_status status, const char *msg)
 {
     mh__modstate *ms = (mh__modstate *)h;
-    ms->t_done = mh_now_ns();
+    ms->t_done = mh__now();
     ms->async_st = status;
     if (status != MH_OK)
         ms->async_msg = strdup(msg && msg[0] ? msg : mh_strerror(status));
@@ -195,29 +207,38 @@ static bool mh__start(mh__stream *st, uint32_t m, long path)
 static bool mh__request(mh__stream *st, uint32_t m, mh__waiter *w, long path)
 {
     mh__modstate *ms = &st->mods[m];
-    int state = atomic_load_explicit(&ms->state, memory_order_acquire);
-    if (state == MH__DONE)
-        return true;
-    if (state == MH__IDLE &&
-        atomic_compare_exchange_strong_explicit(&ms->state, &state, MH__RUNNING,
-                                                memory_order_acq_rel, memory_order_acquire)) {
-        if (mh__start(st, m, path))
+    if (st->s->mods[m].solo) {
+        /* Its one caller: run it unless done (a path re-checks after a
+         * failure or when resumed). */
+        if (atomic_load_explicit(&ms->word, memory_order_relaxed) == MH__DONE)
             return true;
+        return mh__exec(st, m, path);
     }
-    /* Wait: push w unless the module completed meanwhile (list closed). */
-    mh__waiter *head = atomic_load_explicit(&ms->waiters, memory_order_acquire);
-    do {
-        if (head == MH__CLOSED)
+    uintptr_t v = atomic_load_explicit(&ms->word, memory_order_acquire);
+    for (;;) {
+        if (v == MH__DONE)
             return true;
-        w->next = head;
-    } while (!atomic_compare_exchange_weak_explicit(&ms->waiters, &head, w, memory_order_acq_rel,
-                                                    memory_order_acquire));
-    return false;
+        if (v == MH__IDLE) {
+            if (atomic_compare_exchange_weak_explicit(&ms->word, &v, MH__RUNNING,
+                                                      memory_order_acq_rel, memory_order_acquire)) {
+                if (mh__start(st, m, path))
+                    return true;
+                v = atomic_load_explicit(&ms->word, memory_order_acquire);
+            }
+            continue;
+        }
+        /* Running: wait, unless it completes meanwhile (the CAS fails). */
+        w->next = v == MH__RUNNING ? NULL : (mh__waiter *)v;
+        if (atomic_compare_exchange_weak_explicit(&ms->word, &v, (uintptr_t)w, memory_order_acq_rel,
+                                                  memory_order_acquire))
+            return false;
+    }
 }
 
 static void mh__resume_task(void *arg)
 {
     mh__waiter *w = arg;
+    mh__tls.t_last = 0;
     mh__stream *st = w->st;
     if (w->kind == MH__W_PATH) {
         mh__path_advance(st, w->index);
@@ -233,8 +254,12 @@ static void mh__resume_task(void *arg)
 static bool mh__complete(mh__stream *st, uint32_t m)
 {
     mh__modstate *ms = &st->mods[m];
-    atomic_store_explicit(&ms->state, MH__DONE, memory_order_release);
-    mh__waiter *w = atomic_exchange_explicit(&ms->waiters, MH__CLOSED, memory_order_acq_rel);
+    if (st->s->mods[m].solo) {
+        atomic_store_explicit(&ms->word, MH__DONE, memory_order_relaxed);
+        return true;
+    }
+    uintptr_t v = atomic_exchange_explicit(&ms->word, MH__DONE, memory_order_acq_rel);
+    mh__waiter *w = v > MH__RUNNING ? (mh__waiter *)v : NULL;
     while (w) {
         mh__waiter *next = w->next;
         mh__spawn(st->s, mh__resume_task, w);
@@ -354,8 +379,7 @@ void mh__event_begin(mh__stream *st)
     st->notruth.true_e_hard = st->notruth.true_e_intime = st->notruth.true_e_oot = NULL;
     for (size_t m = 0; m < s->nmods; m++) {
         mh__modstate *ms = &st->mods[m];
-        atomic_store_explicit(&ms->state, MH__IDLE, memory_order_relaxed);
-        atomic_store_explicit(&ms->waiters, NULL, memory_order_relaxed);
+        atomic_store_explicit(&ms->word, MH__IDLE, memory_order_relaxed);
         ms->pass = true;
     }
     for (size_t p = 0; p < s->npaths; p++) {
@@ -372,5 +396,6 @@ void mh__event_begin(mh__stream *st)
 void mh__event_task(void *arg)
 {
     mh__waiter *w = arg;
+    mh__tls.t_last = 0;
     mh__event_begin(w->st);
 }

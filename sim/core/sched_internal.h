@@ -57,6 +57,9 @@ typedef struct mh__module {
     uint32_t *deps;     /* distinct producer modules of consumed products */
     size_t ndeps;
     size_t dep_base;    /* first of this module's waiters in a stream's dep_waiters */
+    /* Used by one path or consumer only, synchronous, no dependencies: it
+     * can only be run by that one caller, so no atomic claim is needed. */
+    bool solo;
     /* Thread CPU time costs a system call (~0.3-0.5 us): it is read only for
      * modules whose calls are long enough for it not to matter; short calls
      * count their real time as CPU time (a worker never blocks in a module). */
@@ -88,7 +91,13 @@ typedef struct mh__waiter {
     long path;       /* the path on whose behalf a DEP waiter's module runs */
 } mh__waiter;
 
-enum { MH__IDLE = 0, MH__RUNNING = 1, MH__DONE = 2 };
+/* A module's per-event state in one atomic word: IDLE, DONE, RUNNING with
+ * no waiter, or RUNNING with the waiter list (a pointer; the last waiter's
+ * next is NULL). Claiming, waiting and completing are one atomic operation
+ * each. */
+#define MH__IDLE ((uintptr_t)0)
+#define MH__DONE ((uintptr_t)1)
+#define MH__RUNNING ((uintptr_t)2)
 
 /* What a module's host calls receive as mh_event: the event plus who calls. */
 struct mh_event {
@@ -97,8 +106,7 @@ struct mh_event {
 };
 
 typedef struct mh__modstate {
-    _Atomic int state;
-    _Atomic(mh__waiter *) waiters;
+    _Atomic uintptr_t word;
     _Atomic int deps_pending;
     _Atomic int arrivals;     /* acquire returned + async_done called */
     bool pass;                /* filter decision */
@@ -170,10 +178,13 @@ typedef struct mh__source {
     uint64_t next_seq;        /* next cluster of the looped sequence to read */
     uint64_t total_seq;       /* nclusters * loop */
     uint64_t next_serial;
-    uint64_t skipped_bad;
+    uint64_t skipped_bad;     /* events of damaged clusters skipped (skip_bad) */
+    uint32_t skipped_clusters;
     bool skip_bad;
     pthread_mutex_t lock;
     mh__stream *idle;         /* stack of idle streams */
+    mh_rawevent **pool;       /* decoded events to reuse (their buffers stay allocated) */
+    size_t npool, pool_cap;
     unsigned nidle;
     bool finished;            /* hold released */
     mh_status st;             /* first source error */
@@ -226,6 +237,25 @@ struct mh_sched {
 void mh__event_begin(mh__stream *st);
 void mh__event_task(void *arg);
 
+/* clock.c: the module-timing clock (see there). */
+typedef struct mh__clock_cfg {
+    bool use_tsc;
+    uint64_t mult; /* ns = tsc * mult >> 32 */
+} mh__clock_cfg;
+extern mh__clock_cfg mh__clock_config;
+void mh__clock_init(void); /* once per process, before any mh__now() */
+uint64_t mh__clock_mono(void);
+
+/* Now, in ns of an arbitrary epoch: only for differences between readings. */
+static inline uint64_t mh__now(void)
+{
+#if defined(__x86_64__)
+    if (mh__clock_config.use_tsc)
+        return (uint64_t)(((unsigned __int128)__builtin_ia32_rdtsc() * mh__clock_config.mult) >> 32);
+#endif
+    return mh__clock_mono();
+}
+
 /* host.c */
 void mh__host_init(mh_host *h);
 /* Makes room for element n of a growing array (*arr, *cap): 0, or -1
@@ -237,7 +267,13 @@ void mh__async_done(mh_async *h, mh_status status, const char *msg);
 typedef struct mh__tls_ctx {
     struct mh_sched *s;
     long module;
+    /* End time of the module call this thread just made, 0 if the thread
+     * did anything else since (task boundary): the next call's start time,
+     * so that back-to-back modules cost one clock read each, not two. */
+    uint64_t t_last;
 } mh__tls_ctx;
-extern _Thread_local mh__tls_ctx mh__tls;
+/* initial-exec: libminihlt is linked, not dlopen()ed, so the thread-local
+ * is reached without a __tls_get_addr call per module call. */
+extern _Thread_local mh__tls_ctx mh__tls __attribute__((tls_model("initial-exec")));
 
 #endif

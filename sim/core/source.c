@@ -15,11 +15,29 @@
 
 #define MH__MAX_WINDOW 32
 
+/* Gives a finished cluster's events back to the pool: decoding reuses
+ * their buffers, so a steady run allocates nothing per event. */
 static void mh__cluster_free(mh__cluster *c)
 {
     if (!c)
         return;
-    for (uint32_t i = 0; i < c->n; i++)
+    mh__source *src = c->src;
+    uint32_t i = 0;
+    pthread_mutex_lock(&src->lock);
+    size_t need = src->npool + c->n;
+    if (need > src->pool_cap) {
+        size_t cap = need > 2 * src->pool_cap ? need : 2 * src->pool_cap;
+        mh_rawevent **p = realloc(src->pool, cap * sizeof *p);
+        if (p) {
+            src->pool = p;
+            src->pool_cap = cap;
+        }
+    }
+    if (need <= src->pool_cap)
+        for (; i < c->n; i++)
+            src->pool[src->npool++] = c->evs[i];
+    pthread_mutex_unlock(&src->lock);
+    for (; i < c->n; i++)
         mh_rawevent_free(c->evs[i]);
     free(c->evs);
     free(c);
@@ -44,7 +62,11 @@ static void mh__decode_task(void *arg)
         if (!c->evs) {
             st = mh_fail(c->err, sizeof c->err, MH_NOMEM, "out of memory decoding a cluster");
         } else {
-            for (uint32_t i = 0; i < raw->nevents && st == MH_OK; i++, c->n++)
+            pthread_mutex_lock(&src->lock);
+            while (c->n < raw->nevents && src->npool)
+                c->evs[c->n++] = src->pool[--src->npool];
+            pthread_mutex_unlock(&src->lock);
+            for (uint32_t i = c->n; i < raw->nevents && st == MH_OK; i++, c->n++)
                 if (!(c->evs[i] = mh_rawevent_create()))
                     st = mh_fail(c->err, sizeof c->err, MH_NOMEM, "out of memory");
             if (st == MH_OK)
@@ -117,6 +139,7 @@ void mh__source_dispatch(mh__source *src)
             (c->st == MH_CORRUPT || c->st == MH_CHECKSUM || c->st == MH_TRUNCATED ||
              c->st == MH_FORMAT)) {
             src->skipped_bad += c->end - c->next;
+            src->skipped_clusters++;
             c->next = c->end;
         } else if (c->st != MH_OK) {
             src->st = c->st;
@@ -231,6 +254,11 @@ void mh__source_close(mh__source *src)
         mh__cluster_unref(src->ring[(src->head + i) % src->window]);
     for (unsigned i = 0; src->readers && i < src->window; i++)
         mh_evreader_close(src->readers[i]);
+    for (size_t i = 0; i < src->npool; i++)
+        mh_rawevent_free(src->pool[i]);
+    free(src->pool);
+    src->pool = NULL;
+    src->npool = src->pool_cap = 0;
     free(src->readers);
     free(src->ring);
     free(src->path);

@@ -798,6 +798,20 @@ const char *mh_server_model_name(const mh_server *s, size_t i)
     return i < s->nmodels ? s->models[i]->name : NULL;
 }
 
+mh_status mh_server_model_counts_get(mh_server *s, size_t i, mh_server_model_counts *out)
+{
+    if (i >= s->nmodels)
+        return MH_INVALID;
+    mh__stats *st = &s->models[i]->stats;
+    pthread_mutex_lock(&st->lock);
+    out->requests_ok = st->success.count;
+    out->requests_failed = st->fail.count;
+    out->rows = st->inference_count;
+    out->executions = st->execution_count;
+    pthread_mutex_unlock(&st->lock);
+    return MH_OK;
+}
+
 mh_status mh_server_shutdown(mh_server *s, unsigned timeout_ms)
 {
     if (s->shut)

@@ -5,9 +5,9 @@
  * header and every entry point catches C++ exceptions and turns them into an
  * mh_status, so C code never sees an exception.
  *
- * Model (the one CMSSW uses): the thread that calls mh_tbb_wait() joins the
- * arena and works with T-1 oneTBB worker threads, so T threads run tasks in
- * all. A task is a C function and its argument. mh_tbb_run() may be called
+ * Model: T oneTBB worker threads run the tasks; the thread that calls
+ * mh_tbb_wait() sleeps until the owner releases it, so exactly T threads
+ * work. A task is a C function and its argument. mh_tbb_run() may be called
  * from any thread: from a task of this arena it spawns onto the calling
  * worker's own deque (cheap, LIFO, cache-warm); from any other thread (a
  * timer, a network or a device callback thread) it enqueues into the arena
@@ -35,8 +35,7 @@ typedef void (*mh_tbb_fn)(void *arg);
 /* Number of hardware threads oneTBB would use by default (>= 1). */
 unsigned mh_tbb_default_concurrency(void);
 
-/* Creates an arena of `threads` threads (>= 1; the waiting thread counts as
- * one) and its task group. Raises oneTBB's process-wide thread limit if
+/* Creates an arena of `threads` worker threads (>= 1) and its task group. Raises oneTBB's process-wide thread limit if
  * threads exceeds it. *out is owned by the caller (mh_tbb_free). */
 mh_status mh_tbb_create(unsigned threads, mh_tbb **out, char *err, size_t errlen);
 
@@ -54,8 +53,8 @@ mh_status mh_tbb_hold(mh_tbb *t, char *err, size_t errlen);
 /* Drops the hold, from any thread, at most once per mh_tbb_hold(). */
 void mh_tbb_release(mh_tbb *t);
 
-/* The calling thread joins the arena and runs tasks until the hold is
- * released and every task has finished. */
+/* Sleeps until the hold is released, then waits (in the arena) for every
+ * task still running to finish. */
 mh_status mh_tbb_wait(mh_tbb *t, char *err, size_t errlen);
 
 /* Number of threads of the arena. */

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <memory>
+#include <condition_variable>
 #include <mutex>
 #include <new>
 
@@ -27,15 +28,18 @@ extern "C" void __tsan_release(void *addr);
 #define MH__TSAN_RELEASE(p) ((void)0)
 #endif
 
+// T worker slots and none reserved for the thread that waits: that thread
+// sleeps on a condition variable instead of joining, so exactly T threads run
+// tasks. (An arena of 1 slot reserved for its waiting thread would get an
+// extra worker from oneTBB's "mandatory concurrency" the first time a task
+// is enqueued from outside, e.g. by a timer thread: 2 threads for T = 1.)
 struct mh_tbb {
     unsigned threads;
     tbb::task_arena arena;
     tbb::task_group group;
-    tbb::task_handle hold;  // empty when not held
-    // No slot reserved for the calling thread: with a reserved slot oneTBB
-    // still wakes a worker for enqueued tasks ("mandatory concurrency"), and
-    // the thread joining in mh_tbb_wait made threads + 1 run modules at once
-    // (seen as two modules overlapping with --threads 1).
+    std::mutex lock;
+    std::condition_variable cond;
+    bool held = false;
     explicit mh_tbb(unsigned n) : threads(n), arena(static_cast<int>(n), 0) {}
 };
 
@@ -89,13 +93,15 @@ size_t g_limit_value = 0;
 void raise_limit(unsigned threads)
 {
     std::lock_guard<std::mutex> lock(g_limit_mutex);
+    // The limit counts an external thread too: T workers need T + 1.
+    size_t want = static_cast<size_t>(threads) + 1;
     size_t hw = static_cast<size_t>(tbb::info::default_concurrency());
-    if (threads <= hw || threads <= g_limit_value)
+    if (want <= hw || want <= g_limit_value)
         return;
     std::unique_ptr<tbb::global_control> next(
-        new tbb::global_control(tbb::global_control::max_allowed_parallelism, threads));
+        new tbb::global_control(tbb::global_control::max_allowed_parallelism, want));
     g_limit = std::move(next);
-    g_limit_value = threads;
+    g_limit_value = want;
 }
 
 } // namespace
@@ -135,9 +141,7 @@ extern "C" void mh_tbb_free(mh_tbb *t)
     if (!t)
         return;
     try {
-        if (t->hold)
-            t->hold = tbb::task_handle();
-        t->arena.execute([t] { t->group.wait(); });
+        t->group.wait();
         delete t;
     } catch (...) {
         // Nothing sensible is left to do with a broken arena: leak it.
@@ -164,22 +168,20 @@ extern "C" mh_status mh_tbb_run(mh_tbb *t, mh_tbb_fn fn, void *arg)
 extern "C" mh_status mh_tbb_hold(mh_tbb *t, char *err, size_t errlen)
 {
     try {
-        // A deferred, never-submitted task keeps the group's wait count
-        // above zero; destroying it (release) drops it.
-        t->arena.execute([t] { t->hold = t->group.defer([] {}); });
+        std::lock_guard<std::mutex> g(t->lock);
+        t->held = true;
         return MH_OK;
-    } catch (const std::bad_alloc &) {
-        return mh_fail(err, errlen, MH_NOMEM, "oneTBB: out of memory");
     } catch (...) {
-        return mh_fail(err, errlen, MH_INTERNAL, "oneTBB: exception arming the hold");
+        return mh_fail(err, errlen, MH_INTERNAL, "oneTBB shim: cannot lock");
     }
 }
 
 extern "C" void mh_tbb_release(mh_tbb *t)
 {
     try {
-        tbb::task_handle h = std::move(t->hold);
-        (void)h;  // destroyed here: releases the group's wait count
+        std::lock_guard<std::mutex> g(t->lock);
+        t->held = false;
+        t->cond.notify_all();
     } catch (...) {
     }
 }
@@ -187,12 +189,15 @@ extern "C" void mh_tbb_release(mh_tbb *t)
 extern "C" mh_status mh_tbb_wait(mh_tbb *t, char *err, size_t errlen)
 {
     try {
-        t->arena.execute([t] {
-            mh_tbb *prev = tl_current;
-            tl_current = t;
-            t->group.wait();
-            tl_current = prev;
-        });
+        {
+            std::unique_lock<std::mutex> g(t->lock);
+            t->cond.wait(g, [t] { return !t->held; });
+        }
+        // Tasks still running after the release (e.g. the one that
+        // released): wait for the group from outside the arena (joining it
+        // with execute() could take a slot from a worker, or run the wait
+        // as a task on a worker).
+        t->group.wait();
         MH__TSAN_ACQUIRE(t);
         return MH_OK;
     } catch (const std::exception &e) {

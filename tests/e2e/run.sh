@@ -74,6 +74,22 @@ assert e[\"failures\"][0][\"module\"] == \"bad\", e"' "$MINIHLT" "$E2E_TMP/fail.
 check_fails "on_error stop exits 1 naming the module" 1 "module 'bad': emulated failure.*on_error: stop" \
     "$MINIHLT" run "$E2E_TMP/fail.yaml" --input "$GOLDEN" --set process.on_error=stop
 
+# A damaged cluster: the run fails naming file and cluster, or skips it.
+cp "$GOLDEN" "$E2E_TMP/bad.mhe"
+printf '\377\377\377\377' | dd of="$E2E_TMP/bad.mhe" bs=1 seek=6000 conv=notrunc 2>/dev/null
+ZERO="--set modules.unpack.mean_ms=0 --set modules.tracking.mean_ms=0 --set modules.calo.mean_ms=0"
+# shellcheck disable=SC2086
+check_fails "damaged input fails the run with file and cluster" 1 "bad.mhe: cluster [0-9]+ at byte [0-9]+: checksum" \
+    "$MINIHLT" run "$MENU" --input "$E2E_TMP/bad.mhe" --quiet $ZERO
+# shellcheck disable=SC2086
+check "source.skip_bad skips the damaged cluster and says so" sh -c '"$0" run "$1" --input "$2/bad.mhe" \
+    --set source.skip_bad=true --report "$2/bad.json" '"$ZERO"' | grep -q "source: skipped 1 damaged cluster" &&
+    python3 -c "
+import json; r = json.load(open(\"$2/bad.json\"))
+s = r[\"sections\"][\"source\"]; e = r[\"events\"]
+assert s[\"skipped_clusters\"] == 1 and e[\"read\"] + s[\"skipped_events\"] == 12, (s, e)"' \
+    "$MINIHLT" "$MENU" "$E2E_TMP"
+
 cat >"$E2E_TMP/out.yaml" <<YAML
 modules:
   half: {plugin: prescale, n: 2}
@@ -85,6 +101,21 @@ end_paths:
 YAML
 check "output module writes the selected events" sh -c '"$0" run "$1" --input "$2" --quiet &&
     "$0" inspect "$3/kept.mhe" | grep -Eq "^events +6$"' "$MINIHLT" "$E2E_TMP/out.yaml" "$GOLDEN" "$E2E_TMP"
+
+cat >"$E2E_TMP/slow.yaml" <<YAML
+process: {threads: 1, streams: 1}
+modules:
+  w: {plugin: emulated_async, async_wait_ms: 100}
+paths:
+  P: [w]
+YAML
+if command -v script >/dev/null; then
+    # script(1) gives the program a terminal on stderr; stdout goes to a file.
+    script -qec "$MINIHLT run $E2E_TMP/slow.yaml --input $GOLDEN > $E2E_TMP/slow.out" /dev/null \
+        >"$E2E_TMP/tty.txt" 2>&1
+    if grep -aq "/12 events .* ev/s .*ETA" "$E2E_TMP/tty.txt" && grep -q "timing report" "$E2E_TMP/slow.out"
+    then ok "progress line on a terminal"; else not_ok "progress line on a terminal"; fi
+fi
 
 check "plugins lists the built-in types" sh -c '"$0" plugins | grep -q "type emulated_async \[producer, async\]" &&
     "$0" plugins | grep -q "type prescale \[filter\]" && "$0" plugins | grep -q "type output \[output\]"' "$MINIHLT"

@@ -114,6 +114,8 @@ wait "$CURL_PID"
 check "SIGTERM exits 0" test "$SRV_RC" -eq 0
 check "in-flight request answered on SIGTERM" test "$(cat "$E2E_TMP/slow_status")" = 200
 check "drain reported" grep -q "SIGTERM: draining" "$E2E_TMP/srv.out"
+check "summary per model at exit" grep -q "^model facile_batch: 1 requests (0 failed), 2 rows in 1 executions" "$E2E_TMP/srv.out"
+check "failed requests counted in the summary" grep -q "^model facile_tiny: [0-9]* requests ([1-9][0-9]* failed)" "$E2E_TMP/srv.out"
 check "nothing on stderr" test ! -s "$E2E_TMP/srv.err"
 check "port released" sh -c '! curl -s -o /dev/null "$0/v2/health/live"' "$URL"
 

@@ -97,8 +97,10 @@ static mh_status probe_produce(void *self, mh_event *ev, char *err, size_t errle
     }
     atomic_fetch_add(&probes_running, 1);
     bool overlapped = false;
-    while (p->busy_ms > 0 && mh_now_ns() - t0 < (uint64_t)(p->busy_ms * 1e6))
-        overlapped |= atomic_load(&probes_running) > 1;
+    if (p->busy_ms > 0)
+        do /* at least one look after the increment, even if descheduled */
+            overlapped |= atomic_load(&probes_running) > 1;
+        while (mh_now_ns() - t0 < (uint64_t)(p->busy_ms * 1e6));
     atomic_fetch_sub(&probes_running, 1);
     h->count(ev, "overlapped", overlapped);
     if (p->produces) {
@@ -128,7 +130,83 @@ static const mh_module_type probe_type = {
     .destroy = probe_destroy,
 };
 
-static const mh_module_type *const testmods_types[] = {&probe_type};
+/* `params` reads every kind of parameter through the host and reports what
+ * it got as a JSON section (report["sections"][label]) at end of job. */
+static const mh_param_def params_params[] = {
+    {"i", MH_PARAM_INT, "7", "an int"},
+    {"d", MH_PARAM_DOUBLE, "0.5", "a double"},
+    {"b", MH_PARAM_BOOL, "false", "a bool"},
+    {"s", MH_PARAM_STRING, "dflt", "a string"},
+    {"l", MH_PARAM_STRING_LIST, "[x, y]", "a list"},
+    {"m", MH_PARAM_MAP, "{}", "a map"},
+    {"req", MH_PARAM_STRING, NULL, "required"},
+};
+
+typedef struct pmod {
+    const mh_host *host;
+    mh_module_ctx *ctx;
+    char json[1024];
+} pmod;
+
+static mh_status params_create(const mh_host *h, mh_module_ctx *ctx, const mh_params *p,
+                               void **self, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    pmod *m = calloc(1, sizeof *m);
+    if (!m)
+        return MH_NOMEM;
+    *self = m;
+    m->host = h;
+    m->ctx = ctx;
+    char list[256] = "";
+    size_t off = 0;
+    for (size_t i = 0; i < h->param_list_size(p, "l") && off < sizeof list; i++)
+        off += (size_t)snprintf(list + off, sizeof list - off, "%s\"%s\"", i ? ", " : "",
+                                h->param_list_at(p, "l", i));
+    snprintf(m->json, sizeof m->json,
+             "{\"i\": %lld, \"d\": %g, \"b\": %s, \"s\": \"%s\", \"l\": [%s], \"m\": %s, "
+             "\"req\": \"%s\", \"i_set\": %s, \"s_set\": %s, \"wrong_type\": %lld, "
+             "\"unknown\": %s}",
+             (long long)h->param_int(p, "i"), h->param_double(p, "d"),
+             h->param_bool(p, "b") ? "true" : "false", h->param_string(p, "s"), list,
+             h->param_string(p, "m"), h->param_string(p, "req"),
+             h->param_is_set(p, "i") ? "true" : "false", h->param_is_set(p, "s") ? "true" : "false",
+             (long long)h->param_int(p, "s"), h->param_string(p, "nosuch") ? "true" : "false");
+    return MH_OK;
+}
+
+static mh_status params_produce(void *self, mh_event *ev, char *err, size_t errlen)
+{
+    (void)self;
+    (void)ev;
+    (void)err;
+    (void)errlen;
+    return MH_OK;
+}
+
+static mh_status params_end_job(void *self, char *err, size_t errlen)
+{
+    pmod *m = self;
+    m->host->report_text(m->ctx, "params: end of job");
+    return m->host->report_section(m->ctx, m->host->module_label(m->ctx), m->json, err, errlen);
+}
+
+static const mh_module_type params_type = {
+    .abi_version = MH_MODULE_ABI_VERSION,
+    .struct_size = sizeof(mh_module_type),
+    .name = "params",
+    .help = "reports its parameters as read through the host (tests)",
+    .kind = MH_KIND_PRODUCER,
+    .params = params_params,
+    .n_params = sizeof params_params / sizeof params_params[0],
+    .create = params_create,
+    .produce = params_produce,
+    .end_job = params_end_job,
+    .destroy = free,
+};
+
+static const mh_module_type *const testmods_types[] = {&probe_type, &params_type};
 
 static const mh_plugin testmods_plugin = {
     .abi_version = MH_MODULE_ABI_VERSION,
@@ -136,7 +214,7 @@ static const mh_plugin testmods_plugin = {
     .name = "testmods",
     .description = "modules for the scheduler tests",
     .types = testmods_types,
-    .n_types = 1,
+    .n_types = 2,
 };
 
 MH_PLUGIN_EXPORT const mh_plugin *minihlt_plugin_entry(void);
