@@ -84,6 +84,10 @@ mh_status mh_study_module_yaml(const mh_study_run *run, const char *server_url,
 typedef struct mh_study_farm_opts {
     double l1_rate_hz;       /* events/s entering the HLT (default 100 kHz) */
     unsigned server_instances; /* model instances per server (default 1) */
+    /* Optional: the JSON written by `scripts/farm.sh --json` on this
+     * machine; its measured saturation is put beside the estimate (farm
+     * .measured). NULL: none. */
+    const char *farm_json;
 } mh_study_farm_opts;
 
 /* Builds the summary of finished runs: writes DIR/summary.json (schema in
@@ -91,7 +95,7 @@ typedef struct mh_study_farm_opts {
  * estimate to out. runs[0..n) must have their report files; the baseline
  * is the first variant run of kind MAHI (else the first variant run).
  * config is the menu path recorded in the summary. Errors name the report
- * file that could not be read. */
+ * file (or farm JSON) that could not be read. */
 mh_status mh_study_summarize(const mh_study_run *runs, size_t n, const char *config,
                              const mh_study_farm_opts *farm, const char *summary_path, FILE *out,
                              char *err, size_t errlen);

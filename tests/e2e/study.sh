@@ -43,7 +43,17 @@ for v in vs.values():
     assert e["accepted"] + e["rejected"] == e["processed"], e
     assert 0 <= v["hcal_cpu_fraction"] <= 1 and 0 <= v["hcal_real_fraction"] <= 1
     assert math.isclose(v["savings"], 1 - v["hlt_cpu_ms_per_event"] / base, rel_tol=1e-9)
+    # quality beside the savings: the menu's validation module gives resolutions
+    res = v["hcal_resolution"]
+    assert 0 < res["channel"] < 1 and 0 < res["jet"] < 2, res
+    assert set(v["accept_rate_changes"]) == set(v["accept_rates"]), v["accept_rate_changes"]
+    for p, d in v["accept_rate_changes"].items():
+        assert math.isclose(d, v["accept_rates"][p] - vs["mahi"]["accept_rates"][p], abs_tol=1e-12)
+assert all(d == 0 for d in vs["mahi"]["accept_rate_changes"].values())
 PYEOF
+    if grep -q "HCAL res" "$out/summary.txt" && grep -q "^facile " "$out/summary.txt"; then
+        ok "study: the table with resolutions is in summary.txt"
+    else not_ok "study: the table with resolutions is in summary.txt"; fi
 else
     echo "# study: tiny real study skipped (default menu, HCAL plugins, model or sample not built yet)"
 fi
