@@ -66,8 +66,10 @@ const char *mh_study_kind_name(mh_study_kind k);
 /* Expands the options into the runs to make: one per variant in
  * variants_csv (remote expanded once per value of rtt_csv, named
  * remote_rttN), then, when streams_csv is non-empty, one scan run per
- * streams value for each variant of scan_csv (default: the first two
- * variants). Duplicate variant names are errors. *nruns <= max. */
+ * streams value for each variant of scan_csv (default: the baseline and
+ * the first remote run with an RTT > 0, else the variant after the
+ * baseline: asynchronous offload is where more streams than threads
+ * pay). Duplicate variant names are errors. *nruns <= max. */
 mh_status mh_study_plan(const char *variants_csv, const char *rtt_csv, const char *streams_csv,
                         const char *scan_csv, mh_study_run *runs, size_t max, size_t *nruns,
                         char *err, size_t errlen);

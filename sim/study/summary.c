@@ -366,8 +366,16 @@ static void mh__print_table(const mh__runinfo *ri, size_t n, const mh__runinfo *
     fprintf(out, "%-18s %9s %8s %8s %9s %6s %8s %6s %9s %8s %8s %8s %6s\n", "variant",
             "CPU ms/ev", "p50 ms", "p99 ms", "events/s", "HCAL", "savings", "ideal", "ach/ideal",
             "HCAL res", "jet res", "max dacc", "failed");
-    for (size_t i = 0; i < n; i++) {
-        const mh__runinfo *x = &ri[i];
+    /* Variants first, then the streams scan under its own heading. */
+    bool heading = false;
+    for (size_t k = 0; k < 2 * n; k++) {
+        const mh__runinfo *x = &ri[k % n];
+        if ((x->run->role == MH_STUDY_ROLE_VARIANT) != (k < n))
+            continue;
+        if (k >= n && !heading) {
+            fprintf(out, "-- streams scan (throughput vs events in flight):\n");
+            heading = true;
+        }
         double savings = base->cpu_ms > 0 ? 1.0 - x->cpu_ms / base->cpu_ms : NAN;
         double ideal = base->hcal_cpu_fraction;
         double max_change;

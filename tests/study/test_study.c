@@ -54,6 +54,22 @@ START_TEST(plan_expands_rtt_and_scans)
     ck_assert_int_eq(runs[6].role, MH_STUDY_ROLE_SCAN_STREAMS);
     ck_assert_uint_eq(runs[6].streams, 4);
     ck_assert_int_eq(runs[6].kind, MH_STUDY_MAHI);
+
+    /* default scan: the baseline and the first remote run with an RTT */
+    ck_assert_int_eq(mh_study_plan("facile,mahi,remote", "0,10", "2", "", runs,
+                                   MH_STUDY_MAX_RUNS, &n, err, sizeof err),
+                     MH_OK);
+    ck_assert_uint_eq(n, 6);
+    ck_assert_str_eq(runs[4].name, "mahi_s2");
+    ck_assert_str_eq(runs[5].name, "remote_rtt10_s2");
+    ck_assert(runs[5].rtt_ms == 10);
+    /* without remote: the baseline and the next variant */
+    ck_assert_int_eq(mh_study_plan("mahi,facile,opencl", "", "1", "", runs, MH_STUDY_MAX_RUNS,
+                                   &n, err, sizeof err),
+                     MH_OK);
+    ck_assert_uint_eq(n, 5);
+    ck_assert_str_eq(runs[3].name, "mahi_s1");
+    ck_assert_str_eq(runs[4].name, "facile_s1");
 }
 END_TEST
 
