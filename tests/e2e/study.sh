@@ -54,6 +54,31 @@ PYEOF
     if grep -q "HCAL res" "$out/summary.txt" && grep -q "^facile " "$out/summary.txt"; then
         ok "study: the table with resolutions is in summary.txt"
     else not_ok "study: the table with resolutions is in summary.txt"; fi
+    # farm.sh --json, and the study with --farm beside the estimate
+    if [ -f build/plugins/hcal_remote.so ] && [ -f configs/hlt_remote.yaml ]; then
+        check "farm.sh: 1 and 2 clients with --json" bash scripts/farm.sh --events 4 \
+            --input data/samples/ttbar_pu60.mhe --set process.time_scale=0.01 \
+            --out "$E2E_TMP/farm" --json "$E2E_TMP/farm.json" 1 2
+        check "farm.sh: the JSON has the points plot_study.py reads" $PY - "$E2E_TMP/farm.json" <<'PYEOF'
+import json, sys
+f = json.load(open(sys.argv[1]))
+assert [p["clients"] for p in f["points"]] == [1, 2], f["points"]
+for p in f["points"]:
+    for k in ("throughput_per_client_hz", "server_queue_ms_per_request",
+              "server_compute_ms_per_request"):
+        assert isinstance(p[k], float) and p[k] >= 0, (k, p)
+    assert p["throughput_per_client_hz"] > 0 and p["server_requests"] >= 4 * p["clients"], p
+assert "saturation_clients" in f
+PYEOF
+        check "study: --farm puts the measurement beside the estimate" "$MINIHLT" study \
+            configs/hlt.yaml --variants mahi,remote --events 4 --threads 1 --streams 2 \
+            --input data/samples/ttbar_pu60.mhe --set process.time_scale=0.01 \
+            --farm "$E2E_TMP/farm.json" -o "$E2E_TMP/study_farm"
+        if grep -q "scripts/farm.sh on this machine" "$E2E_TMP/study_farm/summary.txt" \
+            && head -c 8 "$E2E_TMP/study_farm/farm_saturation.png" | grep -q PNG; then
+            ok "study: farm points in summary.txt and farm_saturation.png"
+        else not_ok "study: farm points in summary.txt and farm_saturation.png"; fi
+    fi
 else
     echo "# study: tiny real study skipped (default menu, HCAL plugins, model or sample not built yet)"
 fi
