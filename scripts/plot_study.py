@@ -5,7 +5,8 @@
 
 Writes, when the summary has the data for them:
   time_per_event.png   stacked CPU time per event by timing group, per variant
-                       (the part outside every group is "rest of menu")
+                       (the part outside every group is "rest of menu"), labelled
+                       with the CPU change and the HCAL channel energy resolution
   throughput_vs_streams.png   the streams scan
   savings_vs_rtt.png   savings and throughput of the remote variant vs RTT
   farm_saturation.png  per-client throughput vs number of clients, from
@@ -54,10 +55,17 @@ def time_per_event(summary, out):
     rest = [max(0.0, v["hlt_cpu_ms_per_event"] - b) for v, b in zip(variants, bottom)]
     ax.bar(names, rest, bottom=bottom, label="rest of menu", color="0.75")
     for i, v in enumerate(variants):
+        # the saving with its cost in quality: the HCAL channel energy resolution
         s = v.get("savings")
+        res = (v.get("hcal_resolution") or {}).get("channel")
+        lines = []
         if s is not None and v["name"] != summary["baseline"]:
-            ax.annotate(f"{-100 * s:+.1f}%", (i, v["hlt_cpu_ms_per_event"]), ha="center",
-                        va="bottom", fontsize=8)
+            lines.append(f"{-100 * s:+.1f}%")
+        if res is not None:
+            lines.append(f"res {100 * res:.1f}%")
+        if lines:
+            ax.annotate("\n".join(lines), (i, v["hlt_cpu_ms_per_event"]), ha="center",
+                        va="bottom", fontsize=7)
     ax.set_ylabel("CPU time per event [ms]")
     ax.set_title(f"HLT time per event by group (baseline {summary['baseline']})")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
@@ -68,9 +76,11 @@ def time_per_event(summary, out):
 
 def throughput_vs_streams(scan, out):
     fig, ax = plt.subplots(figsize=(5, 4))
-    kinds = sorted({p["kind"] for p in scan})
-    for k in kinds:
-        pts = sorted((p["streams"], p["throughput_hz"]) for p in scan if p["kind"] == k)
+    # one line per scanned variant: the point names are VARIANT_sN
+    def variant(p):
+        return p["name"].rsplit("_s", 1)[0]
+    for k in sorted({variant(p) for p in scan}):
+        pts = sorted((p["streams"], p["throughput_hz"]) for p in scan if variant(p) == k)
         ax.plot([s for s, _ in pts], [t for _, t in pts], marker="o", label=k)
     ax.set_xlabel("streams (events in flight)")
     ax.set_ylabel("throughput [events/s]")

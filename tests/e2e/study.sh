@@ -11,7 +11,7 @@ check_fails "study: unknown variant named" 2 "unknown variant 'gpu'" \
     "$MINIHLT" study configs/examples/emulated.yaml --variants mahi,gpu
 check_fails "study: missing menu named" 2 "nope.yaml" "$MINIHLT" study nope.yaml
 
-# Plots from the saved summary (tests/data/study, written by tests/study).
+# Plots from the saved summary and farm.sh JSON of a real study (tests/data/study).
 mkdir -p "$E2E_TMP/plots"
 cp tests/data/study/summary.json tests/data/study/farm.json "$E2E_TMP/plots/"
 check "plot_study: runs headless on a saved summary" $PY scripts/plot_study.py "$E2E_TMP/plots"

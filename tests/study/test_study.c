@@ -22,8 +22,9 @@ static void setup(void)
     ck_assert_ptr_nonnull(mkdtemp(dir));
 }
 
-/* MH_TEST_KEEP=1 keeps the directory (to look at, or to refresh the saved
- * summary tests/data/study/summary.json that the plotting test uses). */
+/* MH_TEST_KEEP=1 keeps the directory (to look at). The saved summary that
+ * the plotting test uses, tests/data/study/, is a real study's (see its
+ * "note"). */
 static void teardown(void)
 {
     const char *keep = getenv("MH_TEST_KEEP");
