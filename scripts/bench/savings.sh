@@ -22,7 +22,8 @@ OUT="$BUILD/bench/savings"
 rm -rf "$OUT"
 "$MINIHLT" study configs/hlt.yaml --variants mahi,facile --events "$EVENTS" --threads 1 \
     --streams 1 --input "$INPUT" --set process.time_scale="$SCALE" --no-plots -o "$OUT" \
-    2>"$OUT.log" || { cat "$OUT.log" >&2; exit 1; }
+    >"$OUT.log" 2>&1 || { cat "$OUT.log" >&2; exit 1; }
+cat "$OUT/summary.txt"
 python3 - "$OUT/summary.json" "$SCALE" <<'PYEOF'
 import json, sys
 s = json.load(open(sys.argv[1]))
