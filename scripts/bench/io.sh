@@ -1,7 +1,7 @@
 #!/bin/sh
 # io.sh - .mhe read throughput: `minihlt inspect --verify` (read, CRC32C,
 # decompress, decode every event) against `zstd -d` of the same frames,
-# best of 3 runs each.
+# best of 5 interleaved runs each.
 #
 # usage: scripts/bench/io.sh [BUILD] [FILE.mhe]
 #   Without FILE, a sample of 2000 ttbar events at pileup 60 is generated once
@@ -15,8 +15,11 @@ trap 'rm -rf "$TMP"' EXIT
 
 bench_sample "$BUILD" "${2:-}"
 bench_frames "$SAMPLE" "$TMP"
-t_mh=$(bench_best "$MINIHLT" inspect --verify "$SAMPLE")
-t_zstd=$(bench_best zstd -q -d -c "$TMP/frames.zst")
+bench_a() { "$MINIHLT" inspect --verify "$SAMPLE"; }
+bench_b() { zstd -q -d -c "$TMP/frames.zst"; }
+bench_pair 5
+t_mh=$T_A
+t_zstd=$T_B
 
 awk -v ev="$EVENTS" -v mb="$RAW_MB" -v r="$COMP_RATIO" -v a="$t_mh" -v z="$t_zstd" 'BEGIN {
     printf "io: %d events, %.1f MB raw, compression ratio %s\n", ev, mb, r

@@ -7,8 +7,10 @@
 #   bench_frames SAMPLE TMPDIR  writes TMPDIR/frames.zst (the cluster frames alone, one
 #                               stream of concatenated zstd frames) and sets EVENTS,
 #                               RAW_MB (decompressed payload), COMP_RATIO
-#   bench_best CMD...           prints the best wall time in seconds of 3 runs of CMD
-#                               (stdout discarded)
+#   bench_pair N                best wall times in seconds of N interleaved runs of the
+#                               caller's functions bench_a and bench_b (stdout discarded):
+#                               sets T_A and T_B. Interleaving shares the load of a busy
+#                               machine fairly between the two.
 command -v zstd >/dev/null || { echo "$(basename "$0"): needs the zstd program" >&2; exit 1; }
 
 bench_sample() {
@@ -36,12 +38,14 @@ bench_frames() {
 }
 
 _bench_now() { date +%s%N; }
-bench_best() {
-    _b=""
-    for _ in 1 2 3; do
-        _t0=$(_bench_now); "$@" >/dev/null; _t1=$(_bench_now)
-        _t=$((_t1 - _t0))
-        if [ -z "$_b" ] || [ "$_t" -lt "$_b" ]; then _b=$_t; fi
+bench_pair() {
+    _ba=""; _bb=""; _i=0
+    while [ "$_i" -lt "$1" ]; do
+        _t0=$(_bench_now); bench_a >/dev/null; _t1=$(_bench_now); bench_b >/dev/null; _t2=$(_bench_now)
+        if [ -z "$_ba" ] || [ $((_t1 - _t0)) -lt "$_ba" ]; then _ba=$((_t1 - _t0)); fi
+        if [ -z "$_bb" ] || [ $((_t2 - _t1)) -lt "$_bb" ]; then _bb=$((_t2 - _t1)); fi
+        _i=$((_i + 1))
     done
-    awk -v ns="$_b" 'BEGIN { printf "%.4f", ns / 1e9 }'
+    T_A=$(awk -v ns="$_ba" 'BEGIN { printf "%.4f", ns / 1e9 }')
+    T_B=$(awk -v ns="$_bb" 'BEGIN { printf "%.4f", ns / 1e9 }')
 }

@@ -35,9 +35,24 @@ done
     echo
     echo "Each ratio is measured against a baseline timed in the same run; logs in this folder."
     echo
-    echo "| benchmark | figure | value | compares; goal |"
-    echo "|---|---|---|---|"
-    sed -n 's/^\([^|]*\)|\([^=]*\)= *\([^ ]*\) *(\(.*\))$/| \1 | \2 | \3 | \4 |/p' "$OUT/ratios.txt"
+    echo "| benchmark | figure | value | goal met | compares; goal |"
+    echo "|---|---|---|---|---|"
+    # "goal met": the value against the line's "goal OP NUMBER"; "-" without
+    # one, or for a goal that applies elsewhere ("goal > 1 on a GPU").
+    sed -n 's/^\([^|]*\)|\([^=]*[^= ]\) *= *\([^ ]*\) *(\(.*\))$/\1|\2|\3|\4/p' "$OUT/ratios.txt" |
+        awk -F'|' '{
+            met = "-"
+            if ($4 !~ /on a GPU/ && match($4, /goal (>=|<=|>|<) *[0-9.]+/)) {
+                g = substr($4, RSTART + 5, RLENGTH - 5)
+                op = g; sub(/ *[0-9.]+$/, "", op)
+                lim = g; sub(/^[<>=]+ */, "", lim)
+                v = $3 + 0; lim = lim + 0
+                ok = (op == ">=" && v >= lim) || (op == "<=" && v <= lim) ||
+                     (op == ">" && v > lim) || (op == "<" && v < lim)
+                met = ok ? "yes" : "**no**"
+            }
+            printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, met, $4
+        }'
 } >"$OUT/summary.md"
 echo "== summary: $OUT/summary.md"
 cat "$OUT/summary.md"

@@ -6,7 +6,7 @@
 # part of MAHI's cost that FACILE removes (1 = HCAL reco for free).
 #
 # usage: scripts/bench/savings.sh [BUILD]
-# Environment: SAVINGS_BENCH_EVENTS (24), SAVINGS_BENCH_TIME_SCALE (0.1: the
+# Environment: SAVINGS_BENCH_EVENTS (48), SAVINGS_BENCH_TIME_SCALE (0.1: the
 # emulated rest of the menu at a tenth of its cost, so that the HCAL share is
 # larger than the real menu's ~10% but the ratio is the same quantity),
 # SAVINGS_BENCH_INPUT (BUILD/samples/default.mhe, else the committed sample).
@@ -14,7 +14,7 @@
 set -eu
 BUILD=${1:-build}
 MINIHLT="$BUILD/bin/minihlt"
-EVENTS=${SAVINGS_BENCH_EVENTS:-24}
+EVENTS=${SAVINGS_BENCH_EVENTS:-48}
 SCALE=${SAVINGS_BENCH_TIME_SCALE:-0.1}
 INPUT=${SAVINGS_BENCH_INPUT:-$BUILD/samples/default.mhe}
 [ -f "$INPUT" ] || INPUT=data/samples/ttbar_pu60.mhe

@@ -3,7 +3,7 @@
 # per second through `minihlt run` with a trivial menu (one `pass` module, 2
 # threads, 2 streams: the source's read-ahead runs on the worker threads),
 # side by side with `zstd -d` of the same payload (the cluster frames), best
-# of 3 runs each. The run includes start-up (menu, plugins), as zstd's does.
+# of 5 interleaved runs each. The run includes start-up (menu, plugins), as zstd's does.
 #
 # usage: scripts/bench/source.sh [BUILD] [FILE.mhe]
 #   Without FILE, the 2000-event sample shared with io.sh (payload_lib.sh).
@@ -30,8 +30,11 @@ YAML
 "$MINIHLT" run "$TMP/pass.yaml" --input "$SAMPLE" --events -1 --quiet --report "$TMP/r.json"
 got=$(python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["events"]; print(e["processed"])' "$TMP/r.json")
 [ "$got" = "$EVENTS" ] || { echo "source.sh: the run processed $got of $EVENTS events" >&2; exit 1; }
-t_src=$(bench_best "$MINIHLT" run "$TMP/pass.yaml" --input "$SAMPLE" --events -1 --quiet)
-t_zstd=$(bench_best zstd -q -d -c "$TMP/frames.zst")
+bench_a() { "$MINIHLT" run "$TMP/pass.yaml" --input "$SAMPLE" --events -1 --quiet; }
+bench_b() { zstd -q -d -c "$TMP/frames.zst"; }
+bench_pair 5
+t_src=$T_A
+t_zstd=$T_B
 
 awk -v ev="$EVENTS" -v mb="$RAW_MB" -v r="$COMP_RATIO" -v a="$t_src" -v z="$t_zstd" 'BEGIN {
     printf "source: %d events, %.1f MB raw, compression ratio %s\n", ev, mb, r
