@@ -8,8 +8,9 @@
 #
 # Samples (pileup, process, events, seed) cover the energy range and pileup around the
 # Run 3 value: ttbar/qcd/singlepion hard scatters at pileup 60, and ttbar at 40 and 80.
-# One channel in 10 is kept (dumpPrescale, a hash of event and channel); one stream, so
-# the rows come in event order and the training is reproducible.
+# One channel in 10 is kept (dumpPrescale, a hash of event and channel), and every channel
+# with at least 5 GeV of true energy (dumpKeepAbove: the rare ones the network must learn).
+# One stream, so the rows come in event order and the training is reproducible.
 set -eu
 BUILD=${1:-build}
 OUT=${2:-data/models/facile}
@@ -25,7 +26,7 @@ for spec in "ttbar 60 150 101" "qcd 60 100 102" "singlepion 60 60 103" "minbias 
         --seed "$4" --threads 2 -o "$sample" >/dev/null
     nice -n 10 "$MINIHLT" run configs/examples/facile_dump.yaml --input "$sample" --quiet \
         --threads 1 --streams 1 --set modules.validation.dump="$WORK/part.f32" \
-        --set modules.validation.dumpPrescale=10 >/dev/null
+        --set modules.validation.dumpPrescale=10 --set modules.validation.dumpKeepAbove=5 >/dev/null
     cat "$WORK/part.f32" >> "$WORK/all.f32"
 done
 rm -f "$WORK/part.f32"

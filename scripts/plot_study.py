@@ -43,11 +43,13 @@ def time_per_event(summary, out):
     variants = summary["variants"]
     names = [v["name"] for v in variants]
     groups = sorted({g for v in variants for g in v.get("groups_cpu_ms_per_event", {})})
-    fig, ax = plt.subplots(figsize=(max(5, 1.2 * len(names) + 2), 4))
+    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(names) + 3.5), 4.5))
     bottom = [0.0] * len(variants)
-    for g in groups:
+    colors = plt.get_cmap("tab20").colors
+    for k, g in enumerate(groups):
         vals = [v.get("groups_cpu_ms_per_event", {}).get(g) or 0.0 for v in variants]
-        ax.bar(names, vals, bottom=bottom, label=g)
+        ax.bar(names, vals, bottom=bottom, label=g, color=colors[k % len(colors)],
+               edgecolor="black" if g == "hcal" else None, linewidth=1.2 if g == "hcal" else 0)
         bottom = [b + x for b, x in zip(bottom, vals)]
     rest = [max(0.0, v["hlt_cpu_ms_per_event"] - b) for v, b in zip(variants, bottom)]
     ax.bar(names, rest, bottom=bottom, label="rest of menu", color="0.75")
@@ -58,7 +60,7 @@ def time_per_event(summary, out):
                         va="bottom", fontsize=8)
     ax.set_ylabel("CPU time per event [ms]")
     ax.set_title(f"HLT time per event by group (baseline {summary['baseline']})")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)
