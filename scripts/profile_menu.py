@@ -3,7 +3,7 @@
 
 Usage:
   scripts/profile_menu.py PROFILE [--scale S] [--hcal-ms MS | --farm]
-                          [--path NAME] [--into MENU] [--no-groups] [-o OUT]
+                          [--path NAME] [--into MENU | --update MENU] [--no-groups] [-o OUT]
 
 Output (stdout or -o): a YAML document with `modules:` (one `emulated` module
 per profile entry: distribution, mean_ms, sigma_ms, seed, scale_with,
@@ -14,7 +14,11 @@ groups), ready to paste into a menu (configs/README.md). With --path NAME it
 also has `paths: {NAME: [every emulated module]}` (the rest of the menu, run
 on every event, as the profile's per-event average assumes). With --into MENU
 the modules, groups (merged with same-named ones) and path are added to that
-menu and the whole menu is printed (comments of MENU are not kept).
+menu and the whole menu is printed (comments of MENU are not kept). With
+--update MENU the one-line `LABEL: {plugin: emulated, ...}` entries of a
+menu that already has the profile's modules are rewritten in place (the rest
+of the file, comments included, is kept; the result is parsed back and
+checked) and the menu is printed (-o MENU writes it back).
 
 Absolute cost: the total HLT CPU time per event at the reference pileup is
   hcal mode (default):  calibration.hcal_ms_per_event / reference.hcal_share
@@ -27,6 +31,7 @@ Exit 0; 1 on a bad profile or menu (one line naming file, entry and key); 2 usag
 """
 import argparse
 import math
+import os
 import re
 import sys
 
@@ -228,6 +233,35 @@ def merge_into(menu_path, modules, groups, path_name):
     return menu
 
 
+def update_in_place(menu_path, modules):
+    """Text of menu_path with each profile module's one-line flow entry
+    replaced by the new parameters; parsed back to check the result."""
+    try:
+        with open(menu_path) as fh:
+            lines = fh.read().split("\n")
+    except OSError as e:
+        raise ProfileError(f"{menu_path}: cannot read the menu: {e.strerror}") from e
+    todo = dict(modules)
+    for i, line in enumerate(lines):
+        m = re.match(r"^(\s+)([A-Za-z_][A-Za-z0-9_]*):\s*\{plugin:\s*emulated\b.*\}\s*(#.*)?$", line)
+        if m and m.group(2) in todo:
+            flow = yaml.dump({m.group(2): todo.pop(m.group(2))}, Dumper=FlowDumper,
+                             sort_keys=False, width=4096).rstrip("\n")
+            lines[i] = m.group(1) + flow + (f"  {m.group(3)}" if m.group(3) else "")
+    if todo:
+        raise ProfileError(f"{menu_path}: no one-line emulated entry for "
+                           f"{', '.join(sorted(todo))} (use --into for a menu without them)")
+    text = "\n".join(lines)
+    try:
+        got = yaml.safe_load(text)["modules"]
+    except (yaml.YAMLError, TypeError, KeyError) as e:
+        raise ProfileError(f"{menu_path}: the updated menu does not parse: {e}") from e
+    for label, p in modules.items():
+        if got.get(label) != p:
+            raise ProfileError(f"{menu_path}: module '{label}' did not update cleanly")
+    return text
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("profile")
@@ -237,7 +271,10 @@ def main():
                      help="measured HCAL (MAHI) CPU ms per event at the reference pileup")
     cal.add_argument("--farm", action="store_true", help="absolute farm figure (260 ms)")
     ap.add_argument("--path", help="also write a path of that name with every module")
-    ap.add_argument("--into", metavar="MENU", help="add to this menu and print the whole menu")
+    where = ap.add_mutually_exclusive_group()
+    where.add_argument("--into", metavar="MENU", help="add to this menu and print the whole menu")
+    where.add_argument("--update", metavar="MENU",
+                       help="rewrite the profile's modules of this menu in place (comments kept)")
     ap.add_argument("--no-groups", action="store_true")
     ap.add_argument("-o", "--out")
     args = ap.parse_args()
@@ -273,6 +310,21 @@ def main():
         "# emulated time by group (ms/event at this scale): "
         + ", ".join(f"{g} {v:.4g}" for g, v in sorted(by_group.items(), key=lambda kv: -kv[1])),
     ]
+    if args.update:
+        try:
+            text = update_in_place(args.update, modules)
+        except ProfileError as e:
+            print(f"{prog}: {e}", file=sys.stderr)
+            return 1
+        if args.out:
+            with open(args.out + ".tmp", "w") as fh:
+                fh.write(text)
+            os.replace(args.out + ".tmp", args.out)
+        else:
+            sys.stdout.write(text)
+        print(f"{prog}: {args.update}: {len(modules)} emulated modules updated "
+              f"({head[1][2:]})", file=sys.stderr)
+        return 0
     if args.into:
         try:
             doc = merge_into(args.into, modules, groups if not args.no_groups else {}, args.path)

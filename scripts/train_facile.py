@@ -5,7 +5,9 @@ Regresses the true in-time energy (GeV) of an HBHE channel from the 46
 features of sim/ml (mh_facile_features; the same layout as
 scripts/facile_reference.py features()). Architecture: BatchNorm (statistics
 of the training sample, frozen) -> Dense 50 -> 30 -> 20 -> 10 -> 5 -> 1, ReLU
-everywhere (energies are non-negative). Adam on the mean squared error.
+everywhere (energies are non-negative). Adam on the mean squared error (or, with
+--loss rel, weighted by 1/(true + rel_floor)), learning rate decaying to
+lr * lr_final.
 
 Data:
   --data FILE.npz   arrays `features` (n x 46, float32) and `truth` (n, GeV),
@@ -81,9 +83,11 @@ class Net:
             acts.append(x)
         return acts
 
-    def grads(self, acts, y):
+    def grads(self, acts, y, w=None):
         n = y.shape[0]
         d = 2.0 * (acts[-1][:, 0] - y)[:, None] / n
+        if w is not None:
+            d = d * w[:, None]
         gw, gb = [None] * len(self.w), [None] * len(self.w)
         for i in reversed(range(len(self.w))):
             d = d * (acts[i + 1] > 0)
@@ -125,6 +129,13 @@ def main():
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--lr-final", type=float, default=1.0,
+                    help="learning rate of the last epoch, as a fraction of --lr (exponential decay)")
+    ap.add_argument("--loss", choices=("mse", "rel"), default="mse",
+                    help="mse: mean squared error in GeV; rel: squared error weighted by "
+                         "1/(true + rel_floor), so that low-energy channels count as much "
+                         "relative to their energy")
+    ap.add_argument("--rel-floor", type=float, default=1.0, help="GeV, for --loss rel")
     ap.add_argument("--max-batch-size", type=int, default=16384)
     ap.add_argument("--max-rows", type=int, default=0,
                     help="with --raw: train on a random subset of this many channels")
@@ -158,17 +169,20 @@ def main():
     step = 0
     xn = norm(xtr)
     for epoch in range(args.epochs):
+        # Exponential decay from lr to lr * lr_final over the epochs.
+        lr = args.lr * args.lr_final ** (epoch / max(1, args.epochs - 1))
         order = rng.permutation(xn.shape[0])
         for i in range(0, len(order), args.batch):
             idx = order[i:i + args.batch]
-            gw, gb = net.grads(net.forward(xn[idx]), ytr[idx])
+            w = None if args.loss == "mse" else 1.0 / (ytr[idx] + args.rel_floor)
+            gw, gb = net.grads(net.forward(xn[idx]), ytr[idx], w)
             step += 1
             for k, g in enumerate(gw + gb):
                 m[k] = 0.9 * m[k] + 0.1 * g
                 v[k] = 0.999 * v[k] + 0.001 * g * g
                 mh = m[k] / (1 - 0.9 ** step)
                 vh = v[k] / (1 - 0.999 ** step)
-                params[k] -= args.lr * mh / (np.sqrt(vh) + 1e-8)
+                params[k] -= lr * mh / (np.sqrt(vh) + 1e-8)
         pred = net.forward(norm(xte))[-1][:, 0]
         print(f"epoch {epoch + 1}: test rmse {np.sqrt(np.mean((pred - yte) ** 2)):.4f} GeV")
     write_repo(args.out, args.name, mean, var, eps, net, args.max_batch_size)

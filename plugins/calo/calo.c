@@ -27,6 +27,7 @@ typedef struct calo_mod {
     const mh_host *host;
     const char *src;       /* label of the input product's producer */
     double a, b, c;        /* the module's numeric parameters (see each type) */
+    double scale;          /* calo_jets: jetScale */
     int64_t n;
     unsigned nstreams;
     void **scratch;        /* per stream, type-specific */
@@ -197,6 +198,8 @@ static const mh_param_def jets_params[] = {
     {"R", MH_PARAM_DOUBLE, "0.4", "anti-kt radius"},
     {"ptMin", MH_PARAM_DOUBLE, "10", "GeV; jets below are not kept"},
     {"towerEtMin", MH_PARAM_DOUBLE, "0.3", "GeV; towers below are not clustered"},
+    {"jetScale", MH_PARAM_DOUBLE, "1",
+     "flat jet energy correction: jet pt, e and mass are multiplied by it (ptMin applies after)"},
 };
 
 static mh_status jets_create(const mh_host *host, mh_module_ctx *ctx, const mh_params *params,
@@ -206,10 +209,15 @@ static mh_status jets_create(const mh_host *host, mh_module_ctx *ctx, const mh_p
                                 (sizeof(mh_jet) + sizeof(float)) * MH_HCAL_NTOWERS,
                                 {"R", "ptMin", "towerEtMin"}};
     mh_status st = calo_create(&d, host, ctx, params, out, err, errlen);
-    const calo_mod *self = *out;
-    if (st == MH_OK && !(self->a > 0.05 && self->a <= 2.0))
+    calo_mod *self = *out;
+    if (st != MH_OK)
+        return st;
+    if (!(self->a > 0.05 && self->a <= 2.0))
         return mh_fail(err, errlen, MH_PARAM, "R: %g outside (0.05, 2]", self->a);
-    return st;
+    self->scale = host->param_double(params, "jetScale");
+    if (!(self->scale > 0 && self->scale <= 10))
+        return mh_fail(err, errlen, MH_PARAM, "jetScale: %g outside (0, 10]", self->scale);
+    return MH_OK;
 }
 
 static mh_status jets_produce(void *vself, mh_event *ev, char *err, size_t errlen)
@@ -229,11 +237,17 @@ static mh_status jets_produce(void *vself, mh_event *ev, char *err, size_t errle
     for (uint32_t i = 0; i < t->n; i++)
         et[i] = t->et[i] >= self->c ? t->et[i] : 0.0f;
     size_t nj = 0;
-    st = mh_antikt(et, t->eta, t->phi, t->n, self->a, self->b, jets, MH_HCAL_NTOWERS, &nj);
+    st = mh_antikt(et, t->eta, t->phi, t->n, self->a, self->b / self->scale, jets,
+                   MH_HCAL_NTOWERS, &nj);
     if (st != MH_OK)
         return mh_fail(err, errlen, st, "anti-kt on %u towers failed", t->n);
     if (nj > MH_HCAL_NTOWERS)
         nj = MH_HCAL_NTOWERS;
+    for (size_t i = 0; i < nj; i++) {
+        jets[i].pt *= (float)self->scale;
+        jets[i].e *= (float)self->scale;
+        jets[i].mass *= (float)self->scale;
+    }
     mh_calo_jets *out = mh_calo_jets_create((uint32_t)nj);
     if (out == NULL)
         return mh_fail(err, errlen, MH_NOMEM, "out of memory for %zu jets", nj);

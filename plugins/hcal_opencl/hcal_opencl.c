@@ -9,6 +9,8 @@
  * callbacks are sim/ocl (mh_ocl_facile.h, mh_ocl_mahi.h); features come
  * from sim/ml's mh_facile_features(), the MAHI fit is sim/hcal's own
  * (mahi_core.h, compiled for the device), its pulse table sim/hcal's. */
+#include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +39,8 @@ typedef struct ocl_stream {
 
 typedef struct ocl_mod {
     const mh_host *host;
+    mh_module_ctx *ctx;             /* for the report in end_job */
+    mh_ocl_origin origin;           /* where the program came from */
     const char *digis;
     backend_t backend;
     size_t first_ts;
@@ -133,6 +137,7 @@ static mh_status ocl_create(const mh_host *host, mh_module_ctx *ctx, const mh_pa
     if (self == NULL)
         return mh_fail(err, errlen, MH_NOMEM, "out of memory");
     self->host = host;
+    self->ctx = ctx;
     self->digis = host->param_string(params, "digis");
     const char *b = host->param_string(params, "backend");
     if (strcmp(b, "facile") == 0)
@@ -180,6 +185,7 @@ static mh_status ocl_create(const mh_host *host, mh_module_ctx *ctx, const mh_pa
              : create_mahi(self, &o, &info, err, errlen);
     if (st != MH_OK)
         return st;
+    self->origin = info.origin;
     if ((st = host->consumes(ctx, self->digis, "", MH_HCAL_DIGIS_TYPE, err, errlen)) != MH_OK)
         return st;
     return host->produces(ctx, "", MH_HCAL_RECHITS_TYPE, err, errlen);
@@ -278,6 +284,36 @@ static mh_status ocl_produce(void *vself, mh_event *ev, char *err, size_t errlen
     return self->host->put(ev, "", MH_HCAL_RECHITS_TYPE, r, mh_hcal_product_free, err, errlen);
 }
 
+/* Which device ran the events and where its program came from: a line in
+ * the printed report and a section "opencl:LABEL" in the JSON report. */
+static mh_status ocl_end_job(void *vself, char *err, size_t errlen)
+{
+    ocl_mod *self = vself;
+    const mh_host *host = self->host;
+    static const char *const origins[] = {"source", "cache", "rebuild", "binary"};
+    const mh_ocl_device_info *di = mh_ocl_device_get_info(self->dev);
+    const char *backend = self->backend == BACKEND_FACILE ? "facile" : "mahi";
+    const char *origin = (unsigned)self->origin < 4 ? origins[self->origin] : "?";
+    const char *label = host->module_label(self->ctx);
+    char line[1024], name[160];
+    snprintf(line, sizeof line, "%s: %s on OpenCL %s / %s (%s, driver %s), program from %s",
+             label, backend, di->platform_name, di->name, mh_ocl_type_name(di->type),
+             di->driver_version, origin);
+    host->report_text(self->ctx, line);
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s}", "backend", backend, "platform",
+                          di->platform_name, "device", di->name, "type",
+                          mh_ocl_type_name(di->type), "driver", di->driver_version, "streams",
+                          (int)self->nstreams, "program", origin);
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (text == NULL)
+        return mh_fail(err, errlen, MH_NOMEM, "out of memory for the report section");
+    snprintf(name, sizeof name, "opencl:%s", label);
+    mh_status st = host->report_section(self->ctx, name, text, err, errlen);
+    free(text);
+    return st;
+}
+
 static const mh_module_type ocl_type = {
     .abi_version = MH_MODULE_ABI_VERSION,
     .struct_size = sizeof(mh_module_type),
@@ -289,7 +325,7 @@ static const mh_module_type ocl_type = {
     .create = ocl_create,
     .acquire = ocl_acquire,
     .produce = ocl_produce,
-    .end_job = NULL,
+    .end_job = ocl_end_job,
     .destroy = ocl_destroy,
 };
 

@@ -60,6 +60,8 @@ static const mh_param_def remote_params[] = {
     {"model_version", MH_PARAM_STRING, "", "model version on the server (\"\": its default)"},
     {"timeout_ms", MH_PARAM_INT, "2000", "per attempt, connect + send + answer"},
     {"retries", MH_PARAM_INT, "2", "attempts after the first, each on the next server"},
+    {"recheck_ms", MH_PARAM_INT, "10000",
+     "after a failover, new requests go back to the first server this long later"},
     {"fallback", MH_PARAM_STRING, "cpu",
      "when every attempt failed: cpu (run the network locally from model_dir) or none (the "
      "event fails)"},
@@ -115,9 +117,11 @@ static mh_status remote_create(const mh_host *host, mh_module_ctx *ctx, const mh
     self->ctx = ctx;
     self->digis = host->param_string(params, "digis");
 
-    int64_t timeout, retries, rtt, first, dir_version;
+    int64_t timeout, retries, rtt, first, dir_version, recheck;
     if ((st = int_param(host, params, "timeout_ms", 1, 600000, &timeout, err, errlen)) != MH_OK ||
         (st = int_param(host, params, "retries", 0, 100, &retries, err, errlen)) != MH_OK ||
+        (st = int_param(host, params, "recheck_ms", 1, 86400000, &recheck, err, errlen)) !=
+            MH_OK ||
         (st = int_param(host, params, "emulate_rtt_ms", 0, 600000, &rtt, err, errlen)) != MH_OK ||
         (st = int_param(host, params, "firstSample", 0, MH_HCAL_PROD_NTS - MH_FACILE_NTS, &first,
                         err, errlen)) != MH_OK ||
@@ -161,6 +165,7 @@ static mh_status remote_create(const mh_host *host, mh_module_ctx *ctx, const mh
         .model_version = host->param_string(params, "model_version"),
         .timeout_ms = (unsigned)timeout,
         .retries = (unsigned)retries,
+        .recheck_ms = (unsigned)recheck,
         .emulate_rtt_ms = (unsigned)rtt,
     };
     st = mh_client_create(&cfg, &self->client, err, errlen);

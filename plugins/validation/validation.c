@@ -21,7 +21,8 @@
  *
  * With `dump: FILE` it also writes, for every channel (or one in
  * dumpPrescale, chosen by a hash of event and channel so that the choice
- * is reproducible), the 46 FACILE features of sim/ml followed by the true
+ * is reproducible; but every channel with at least dumpKeepAbove GeV of
+ * true energy), the 46 FACILE features of sim/ml followed by the true
  * in-time energy: rows of 47 float32, little-endian. This is the training
  * input of scripts/train_facile.py (--raw FILE). */
 #include <jansson.h>
@@ -71,6 +72,7 @@ typedef struct vmod {
     FILE *dump;
     const char *dump_path;
     int64_t dump_prescale;
+    double dump_keep_above;
     size_t first_ts;
     uint64_t dump_rows;
 } vmod;
@@ -86,6 +88,9 @@ static const mh_param_def val_params[] = {
     {"dump", MH_PARAM_STRING, "", "write FACILE features + true energy rows to this file"},
     {"dumpPrescale", MH_PARAM_INT, "1", "dump one channel in N (hash of event and channel)"},
     {"dumpFirstSample", MH_PARAM_INT, "0", "first digi sample of the dumped charges"},
+    {"dumpKeepAbove", MH_PARAM_DOUBLE, "0",
+     "GeV; channels with at least this true in-time energy are dumped whatever the "
+     "prescale (0: off), so that the rare high-energy channels are not thinned out"},
 };
 
 /* Binnings. Edges are GeV. */
@@ -166,6 +171,7 @@ static mh_status val_create(const mh_host *host, mh_module_ctx *ctx, const mh_pa
         return mh_fail(err, errlen, MH_PARAM, "matchDR: %g outside (0, 2)", self->match_dr);
     self->dump_path = host->param_string(params, "dump");
     self->dump_prescale = host->param_int(params, "dumpPrescale");
+    self->dump_keep_above = host->param_double(params, "dumpKeepAbove");
     int64_t first = host->param_int(params, "dumpFirstSample");
     if (self->dump_prescale < 1)
         return mh_fail(err, errlen, MH_PARAM, "dumpPrescale: %lld must be >= 1",
@@ -327,7 +333,8 @@ static mh_status dump_rows(vmod *self, vstream *vs, mh_event *ev, const mh_rawev
         return st;
     size_t rows = 0;
     for (size_t i = 0; i < d->n; i++) {
-        if (self->dump_prescale > 1 &&
+        int keep = self->dump_keep_above > 0 && raw->true_e_intime[i] >= self->dump_keep_above;
+        if (!keep && self->dump_prescale > 1 &&
             mix(raw->event * 1000003u + d->channel[i]) % (uint64_t)self->dump_prescale != 0)
             continue;
         memcpy(rowbuf + rows * w, vs->feat + i * MH_FACILE_NFEAT, MH_FACILE_NFEAT * sizeof(float));

@@ -178,7 +178,7 @@ int main(int argc, char **argv)
     uint8_t *flags = malloc((size_t)nch);
     void *work = NULL;
     if (!ev || !energy || !chi2 || !feat || !flags)
-        goto cleanup;
+        goto nomem;
     if (mh_hcal_pulse_mahi_table(&pulse, err, sizeof err) != MH_OK ||
         mh_mahi_config_check(&cfg, &pulse, err, sizeof err) != MH_OK ||
         mh_facile_load(model_dir, 1, &model, err, sizeof err) != MH_OK) {
@@ -188,10 +188,10 @@ int main(int argc, char **argv)
     out = malloc(sizeof(float) * (size_t)nch * mh_facile_num_outputs(model));
     work = malloc(mh_facile_workspace_size(model));
     if (!out || !work)
-        goto cleanup;
+        goto nomem;
     for (long e = 0; e < nev; e++)
         if (event_make(&ev[e], (size_t)nch, mu) != 0)
-            goto cleanup;
+            goto nomem;
 
     /* MAHI: every channel of every event, one thread. */
     long nfit = 0;
@@ -252,6 +252,9 @@ int main(int argc, char **argv)
     printf("facile_forward_us_per_event %.2f\n", t_fwd / (double)nev);
     printf("facile_features_us_per_event %.2f\n", t_feat / (double)nev);
     rc = 0;
+    goto cleanup;
+nomem:
+    fprintf(stderr, "hcal_bench: out of memory for %ld events x %ld channels\n", nev, nch);
     goto cleanup;
 facile_error:
     fprintf(stderr, "hcal_bench: %s\n", err);

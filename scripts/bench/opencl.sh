@@ -25,7 +25,7 @@ export MINIHLT_CACHE="$BUILD/bench/cache"
 out=$("$BUILD/tests/ocl/test_ocl_facile" --bench "$MODEL" "$N" "$EV")
 printf '%s\n' "$out"
 printf '%s\n' "$out" | awk '
-/^facile|^mahi/ {
+/^(facile|mahi) +device/ {
     for (i = 1; i <= NF; i++) {
         if ($i == "cpu/device") r = $(i + 1)
         if ($i == "kernel-only") k = $(i + 1)

@@ -81,7 +81,7 @@ static void mh__usage(FILE *f)
             "                       instance_group kind: KIND_CPU cpu, KIND_GPU opencl;\n"
             "                       built in: cpu, opencl; the OpenCL device comes from\n"
             "                       MINIHLT_OCL_DEVICE, e.g. type=gpu)\n"
-            "  --quiet              print only errors\n"
+            "  --quiet              print only the 'listening on' line and errors\n"
             "\n"
             "endpoints: GET /v2, /v2/health/live, /v2/health/ready, /v2/models/M[/versions/V]\n"
             "[/ready|/config|/stats], /v2/models/stats, /metrics; POST .../infer,\n"
@@ -181,10 +181,20 @@ int mh_cmd_serve(int argc, char **argv)
         fflush(stdout);
     }
     st = mh_server_shutdown(srv, MH__DRAIN_MS);
-    mh_server_free(srv);
     if (st != MH_OK)
         fprintf(stderr, "minihlt: serve: requests still in flight after %d ms were dropped\n",
                 MH__DRAIN_MS);
+    for (size_t i = 0; !quiet && i < mh_server_num_models(srv); i++) {
+        mh_server_model_counts mc;
+        if (mh_server_model_counts_get(srv, i, &mc) != MH_OK)
+            continue;
+        printf("model %s: %llu requests (%llu failed), %llu rows in %llu executions (%.1f "
+               "requests per execution)\n",
+               mh_server_model_name(srv, i), mc.requests_ok + mc.requests_failed,
+               mc.requests_failed, mc.rows, mc.executions,
+               mc.executions ? (double)mc.requests_ok / (double)mc.executions : 0.0);
+    }
+    mh_server_free(srv);
     if (!quiet)
         printf("stopped\n");
     return 0;

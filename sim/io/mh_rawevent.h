@@ -85,15 +85,6 @@ mh_status mh_rawevent_copy(mh_rawevent *dst, const mh_rawevent *src);
  * for bit, so NaN equals the same NaN), 0 otherwise. */
 int mh_rawevent_equal(const mh_rawevent *a, const mh_rawevent *b);
 
-/* Checks the value ranges that the electronics guarantee but the .mhe
- * format does not enforce (it stores any capid/soi byte exactly, see
- * FORMAT.md "exceptions"): capid 0..3 and soi 0 or 1 for every sample.
- * Code that indexes tables by capid (pedestals per capacitor) calls this
- * on every event it takes from a file. Returns MH_OK, or MH_CORRUPT with
- * "event E: digi D (channel C) sample K: capid V not in 0..3" (or "soi V
- * not 0 or 1") for the first bad sample. */
-mh_status mh_rawevent_check(const mh_rawevent *ev, char *err, size_t errlen);
-
 #ifdef __cplusplus
 }
 #endif

@@ -1,4 +1,4 @@
-/* rawevent.c - allocation, comparison and range checks of raw events. */
+/* rawevent.c - allocation and comparison of raw events. */
 #include "io/mh_rawevent.h"
 
 #include <stdlib.h>
@@ -131,21 +131,4 @@ int mh_rawevent_equal(const mh_rawevent *a, const mh_rawevent *b)
     if (a->ngenjets && memcmp(a->genjets, b->genjets, a->ngenjets * sizeof(mh_genjet)))
         return 0;
     return 1;
-}
-
-mh_status mh_rawevent_check(const mh_rawevent *ev, char *err, size_t errlen)
-{
-    size_t n = (size_t)ev->ndigis * MH_NSAMPLES;
-    for (size_t j = 0; j < n; j++) {
-        if (ev->capid[j] <= 3 && ev->soi[j] <= 1)
-            continue;
-        size_t d = j / MH_NSAMPLES;
-        int capid_bad = ev->capid[j] > 3;
-        return mh_fail(err, errlen, MH_CORRUPT,
-                       "event %llu: digi %zu (channel %u) sample %zu: %s %u %s",
-                       (unsigned long long)ev->event, d, ev->channel[d], j % MH_NSAMPLES,
-                       capid_bad ? "capid" : "soi", capid_bad ? ev->capid[j] : ev->soi[j],
-                       capid_bad ? "not in 0..3" : "not 0 or 1");
-    }
-    return MH_OK;
 }

@@ -24,6 +24,7 @@
 #define DEFAULT_CONNECT_TIMEOUT_MS 2000u
 #define DEFAULT_MAX_RESPONSE (64u << 20)
 #define IDLE_POLL_MS 1000
+#define DEFAULT_RECHECK_MS 10000u
 
 typedef struct req req;
 struct req {
@@ -71,6 +72,8 @@ struct mh_client {
     bool closed;         /* under loop->lock: the I/O thread cancelled all */
     mh_client *close_next; /* the loop's closing list */
     size_t current;      /* I/O thread only: sticky server index */
+    double moved_ms;     /* I/O thread only: when current left servers[0] */
+    unsigned recheck_ms;
     stats_atomic st;
 };
 
@@ -316,6 +319,7 @@ static mh_status start_attempt(io_loop *L, req *r)
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)c->connect_timeout_ms);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
     curl_easy_setopt(e, CURLOPT_PRIVATE, r);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     CURLMcode mc = curl_multi_add_handle(L->multi, e);
@@ -344,7 +348,13 @@ static void begin(io_loop *L, req *r, bool closing)
         fail_shutdown(L, r);
         return;
     }
-    r->server = r->c->current;
+    mh_client *c = r->c;
+    /* After a failover, go back to the first (preferred) server once in a
+     * while: a server that recovered gets its clients back, one that did
+     * not costs one failed attempt per recheck_ms. */
+    if (c->current != 0 && now_ms() - c->moved_ms >= (double)c->recheck_ms)
+        c->current = 0;
+    r->server = c->current;
     r->res.server = r->server;
     mh_status st = start_attempt(L, r);
     if (st != MH_OK) {
@@ -436,8 +446,11 @@ static void finish_attempt(io_loop *L, req *r, CURLcode cc)
     /* Retry on the next server; move the sticky start point off the failed
      * one so that new requests stop paying for it. */
     size_t next = (r->server + 1) % c->n_servers;
-    if (c->current == r->server)
+    if (c->current == r->server) {
+        if (c->current == 0)
+            c->moved_ms = now_ms();
         c->current = next;
+    }
     r->res.retries++;
     bump(&c->st.retries, 1);
     if (next != r->server) {
@@ -721,6 +734,7 @@ mh_status mh_client_create(const mh_client_config *cfg, mh_client **out, char *e
                                 ? c->timeout_ms
                                 : DEFAULT_CONNECT_TIMEOUT_MS;
     c->retries = cfg->retries;
+    c->recheck_ms = cfg->recheck_ms ? cfg->recheck_ms : DEFAULT_RECHECK_MS;
     c->rtt_ms = cfg->emulate_rtt_ms;
     c->json_output = cfg->json_output;
     c->max_response = cfg->max_response_bytes ? cfg->max_response_bytes : DEFAULT_MAX_RESPONSE;

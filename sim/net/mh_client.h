@@ -29,7 +29,7 @@
  * Every retry goes to the next server of the list (a failover when the list
  * has more than one server), and the client then starts new requests on that
  * server too ("sticky" failover: a dead server costs one timeout, not one
- * per event).
+ * per event) until recheck_ms later, when it tries servers[0] again.
  */
 #ifndef MH_CLIENT_H
 #define MH_CLIENT_H
@@ -61,6 +61,9 @@ typedef struct mh_client_config {
     unsigned emulate_rtt_ms;    /* fixed delay added before each completion */
     bool json_output;           /* ask for outputs as JSON "data" (default binary) */
     size_t max_response_bytes;  /* cap on a response body; default 64 MiB */
+    unsigned recheck_ms;        /* after a failover, new requests go back to
+                                 * servers[0] this long after leaving it;
+                                 * default 10000 */
 } mh_client_config;
 
 /* What a completion reports. Pointers are valid only during the callback. */

@@ -50,6 +50,16 @@ unsigned mh_server_port(const mh_server *s);
 size_t mh_server_num_models(const mh_server *s);
 const char *mh_server_model_name(const mh_server *s, size_t i);
 
+/* Counters of model i since start (for a summary at exit). */
+typedef struct mh_server_model_counts {
+    unsigned long long requests_ok, requests_failed; /* answered 200 / with an error */
+    unsigned long long rows;                         /* rows inferred */
+    unsigned long long executions;                   /* backend executions (batches) */
+} mh_server_model_counts;
+
+/* MH_INVALID if i is out of range. */
+mh_status mh_server_model_counts_get(mh_server *s, size_t i, mh_server_model_counts *out);
+
 /* Graceful stop: stops accepting connections, lets requests in flight
  * finish (waiting at most timeout_ms for their bodies to arrive), runs the
  * queued inferences and answers them, then closes everything. Returns

@@ -49,6 +49,7 @@ struct mh_server {
     size_t inflight;
     size_t buffered; /* body bytes reserved by all requests (opts.max_buffered) */
     bool shut;
+    int quiesced_fd; /* the listening socket after MHD_quiesce_daemon, or -1 */
     atomic_bool started;
     char mhd_err[256];
 };
@@ -745,6 +746,7 @@ mh_status mh_server_create(const mh_server_opts *o, mh_server **out, char *err, 
     s->o = o ? *o : def;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->idle, NULL);
+    s->quiesced_fd = -1;
     mh_status st = MH_OK;
     if (!s->o.models_dir)
         s->o.models_dir = def.models_dir;
@@ -798,6 +800,20 @@ const char *mh_server_model_name(const mh_server *s, size_t i)
     return i < s->nmodels ? s->models[i]->name : NULL;
 }
 
+mh_status mh_server_model_counts_get(mh_server *s, size_t i, mh_server_model_counts *out)
+{
+    if (i >= s->nmodels)
+        return MH_INVALID;
+    mh__stats *st = &s->models[i]->stats;
+    pthread_mutex_lock(&st->lock);
+    out->requests_ok = st->success.count;
+    out->requests_failed = st->fail.count;
+    out->rows = st->inference_count;
+    out->executions = st->execution_count;
+    pthread_mutex_unlock(&st->lock);
+    return MH_OK;
+}
+
 mh_status mh_server_shutdown(mh_server *s, unsigned timeout_ms)
 {
     if (s->shut)
@@ -805,10 +821,10 @@ mh_status mh_server_shutdown(mh_server *s, unsigned timeout_ms)
     s->shut = true;
     mh_status st = MH_OK;
     if (s->d) {
-        /* Stop accepting; connections already open go on. */
-        int fd = MHD_quiesce_daemon(s->d);
-        if (fd >= 0)
-            close(fd);
+        /* Stop accepting; connections already open go on. The listening
+         * socket is ours now, but the pool threads may still hold it in
+         * their epoll sets: it is closed after MHD_stop_daemon. */
+        s->quiesced_fd = MHD_quiesce_daemon(s->d);
         struct timespec dl;
         clock_gettime(CLOCK_REALTIME, &dl);
         dl.tv_sec += timeout_ms / 1000;
@@ -832,6 +848,10 @@ mh_status mh_server_shutdown(mh_server *s, unsigned timeout_ms)
     if (s->d) {
         MHD_stop_daemon(s->d);
         s->d = NULL;
+    }
+    if (s->quiesced_fd >= 0) {
+        close(s->quiesced_fd);
+        s->quiesced_fd = -1;
     }
     return st;
 }

@@ -39,22 +39,26 @@ typedef struct mh__slot {
     const char *evcall[MH__MAXEV]; /* the call that enqueued ev[i], for messages */
     unsigned nev;
     mh_ocl_timing timing;
+    bool warming; /* the warm-up event: no fault injection */
 } mh__slot;
 
 struct mh__ocl_exec {
     mh_ocl_device *dev;
     mh__ocl_spec spec;
     bool profiling;
+    size_t local; /* work-group size, 0 = driver's choice */
     unsigned nslots;
     mh__slot *slots;
 };
 
-/* Every OpenCL call goes through the fault hook first (mh_ocl.h). */
-#define MH__CALL(rc, name, expr)          \
-    do {                                  \
-        (rc) = mh_ocl_fault(name);        \
-        if ((rc) == CL_SUCCESS)           \
-            (rc) = (expr);                \
+/* Every OpenCL call goes through the fault hook first (mh_ocl.h), except
+ * during a slot's warm-up: injected faults count the calls of events. */
+#define MH__FAULT(s, name) ((s)->warming ? CL_SUCCESS : mh_ocl_fault(name))
+#define MH__CALL(rc, s, name, expr)          \
+    do {                                     \
+        (rc) = MH__FAULT(s, name);           \
+        if ((rc) == CL_SUCCESS)              \
+            (rc) = (expr);                   \
     } while (0)
 
 static mh_status mh__slot_fail(const mh__slot *s, char *err, size_t errlen, const char *call,
@@ -159,6 +163,8 @@ mh_status mh__ocl_exec_create(mh_ocl_device *dev, cl_program prog, const mh__ocl
     x->dev = dev;
     x->spec = *spec;
     x->profiling = opts->profiling;
+    /* A device whose work-groups are smaller than asked chooses itself. */
+    x->local = spec->local <= mh_ocl_device_get_info(dev)->max_work_group ? spec->local : 0;
     x->nslots = opts->n_slots ? opts->n_slots : 1;
     size_t cap = opts->capacity ? opts->capacity : MH__DEFAULT_CAP;
     mh_status st = MH_OK;
@@ -212,8 +218,9 @@ mh_status mh__ocl_exec_set_arg(mh__ocl_exec *x, cl_uint index, size_t size, cons
                                char *err, size_t errlen)
 {
     for (unsigned i = 0; i < x->nslots; i++) {
-        cl_int rc;
-        MH__CALL(rc, "clSetKernelArg", clSetKernelArg(x->slots[i].kernel, index, size, value));
+        cl_int rc = mh_ocl_fault("clSetKernelArg");
+        if (rc == CL_SUCCESS)
+            rc = clSetKernelArg(x->slots[i].kernel, index, size, value);
         if (rc != CL_SUCCESS)
             return mh_ocl_failf(err, errlen, "clSetKernelArg", rc, "%s argument %u",
                                 x->spec.kernel, (unsigned)index);
@@ -292,7 +299,7 @@ static void CL_CALLBACK mh__on_complete(cl_event ev, cl_int status, void *arg)
     const char *call = "command completion";
     /* The fault hook's pseudo-call "completion" turns a finished event into
      * a failed one, as a device that dies mid-run would. */
-    cl_int inj = mh_ocl_fault("completion");
+    cl_int inj = MH__FAULT(s, "completion");
     if (status >= 0 && inj != CL_SUCCESS)
         status = inj;
     /* A failed command earlier in the queue is the one to name. */
@@ -351,7 +358,7 @@ mh_status mh__ocl_exec_enqueue(mh__ocl_exec *x, unsigned slot, size_t n, mh_ocl_
     if (n > 0) {
         for (unsigned i = 0; i < sp->n_in; i++) {
             call = "clEnqueueWriteBuffer";
-            MH__CALL(rc, call,
+            MH__CALL(rc, s, call,
                      clEnqueueWriteBuffer(s->queue, s->in[i].dev, CL_FALSE, 0, sp->in_bytes[i] * n,
                                           s->in[i].host, 0, NULL, &s->ev[s->nev]));
             if (rc != CL_SUCCESS)
@@ -360,18 +367,19 @@ mh_status mh__ocl_exec_enqueue(mh__ocl_exec *x, unsigned slot, size_t n, mh_ocl_
         }
         cl_uint nn = (cl_uint)n, arg = 0;
         call = "clSetKernelArg";
-        MH__CALL(rc, call, clSetKernelArg(s->kernel, arg++, sizeof nn, &nn));
+        MH__CALL(rc, s, call, clSetKernelArg(s->kernel, arg++, sizeof nn, &nn));
         for (unsigned i = 0; i < sp->n_in && rc == CL_SUCCESS; i++)
             rc = clSetKernelArg(s->kernel, arg++, sizeof(cl_mem), &s->in[i].dev);
         for (unsigned i = 0; i < sp->n_out && rc == CL_SUCCESS; i++)
             rc = clSetKernelArg(s->kernel, arg++, sizeof(cl_mem), &s->out[i].dev);
         if (rc != CL_SUCCESS)
             goto fail;
-        size_t global = (n + MH__GROUP - 1) / MH__GROUP * MH__GROUP;
+        size_t per = sp->per_item ? sp->per_item : 1, items = (n + per - 1) / per;
+        size_t global = (items + MH__GROUP - 1) / MH__GROUP * MH__GROUP;
         call = "clEnqueueNDRangeKernel";
-        MH__CALL(rc, call,
-                 clEnqueueNDRangeKernel(s->queue, s->kernel, 1, NULL, &global, NULL, 0, NULL,
-                                        &s->ev[s->nev]));
+        MH__CALL(rc, s, call,
+                 clEnqueueNDRangeKernel(s->queue, s->kernel, 1, NULL, &global,
+                                        x->local ? &x->local : NULL, 0, NULL, &s->ev[s->nev]));
         if (rc != CL_SUCCESS)
             goto fail;
         s->evcall[s->nev++] = call;
@@ -379,7 +387,7 @@ mh_status mh__ocl_exec_enqueue(mh__ocl_exec *x, unsigned slot, size_t n, mh_ocl_
             if (sp->out_bytes[i] == 0)
                 continue;
             call = "clEnqueueReadBuffer";
-            MH__CALL(rc, call,
+            MH__CALL(rc, s, call,
                      clEnqueueReadBuffer(s->queue, s->out[i].dev, CL_FALSE, 0,
                                          sp->out_bytes[i] * n, s->out[i].host, 0, NULL,
                                          &s->ev[s->nev]));
@@ -391,19 +399,19 @@ mh_status mh__ocl_exec_enqueue(mh__ocl_exec *x, unsigned slot, size_t n, mh_ocl_
         /* No channels: still complete through the driver's thread, so that
          * the caller sees one behaviour. */
         call = "clEnqueueMarkerWithWaitList";
-        MH__CALL(rc, call, clEnqueueMarkerWithWaitList(s->queue, 0, NULL, &s->ev[s->nev]));
+        MH__CALL(rc, s, call, clEnqueueMarkerWithWaitList(s->queue, 0, NULL, &s->ev[s->nev]));
         if (rc != CL_SUCCESS)
             goto fail;
         s->evcall[s->nev++] = call;
     }
     call = "clFlush";
-    MH__CALL(rc, call, clFlush(s->queue));
+    MH__CALL(rc, s, call, clFlush(s->queue));
     if (rc != CL_SUCCESS)
         goto fail;
     /* Last: from here on the callback owns the slot (it may even run
      * before clSetEventCallback returns). */
     call = "clSetEventCallback";
-    MH__CALL(rc, call, clSetEventCallback(s->ev[s->nev - 1], CL_COMPLETE, mh__on_complete, s));
+    MH__CALL(rc, s, call, clSetEventCallback(s->ev[s->nev - 1], CL_COMPLETE, mh__on_complete, s));
     if (rc != CL_SUCCESS)
         goto fail;
     return MH_OK;
@@ -457,6 +465,22 @@ mh_status mh__ocl_exec_run(mh__ocl_exec *x, unsigned slot, size_t n, char *err, 
     }
     pthread_cond_destroy(&w.cv);
     pthread_mutex_destroy(&w.mu);
+    return st;
+}
+
+mh_status mh__ocl_exec_warmup(mh__ocl_exec *x, char *err, size_t errlen)
+{
+    void *in[MH__OCL_MAXIO];
+    mh_status st = mh__ocl_exec_inputs(x, 0, 1, in, err, errlen);
+    if (st != MH_OK)
+        return st;
+    for (unsigned i = 0; i < x->spec.n_in; i++)
+        memset(in[i], 0, x->spec.in_bytes[i]);
+    x->slots[0].warming = true;
+    st = mh__ocl_exec_run(x, 0, 1, err, errlen);
+    x->slots[0].warming = false;
+    if (st != MH_OK)
+        mh_fail_prefix(err, errlen, st, "warm-up: ");
     return st;
 }
 

@@ -6,8 +6,9 @@
  * by convention, in this order:
  *     uint n, the inputs (in spec order), the outputs, then constants
  * where constants (weights, tables, configuration) are set once per slot
- * with mh__ocl_exec_set_arg() after creation. One work-item per channel;
- * the global size is n rounded up to 64 and the kernel returns for c >= n.
+ * with mh__ocl_exec_set_arg() after creation. One work-item per channel (or
+ * per spec.per_item channels); the global size is rounded up to 64 and the
+ * kernel returns for work-items past the last channel.
  */
 #ifndef MH_OCL_EXEC_INTERNAL_H
 #define MH_OCL_EXEC_INTERNAL_H
@@ -23,6 +24,10 @@ typedef struct mh__ocl_spec {
     unsigned n_in, n_out;
     size_t in_bytes[MH__OCL_MAXIO];  /* per channel */
     size_t out_bytes[MH__OCL_MAXIO]; /* per channel */
+    unsigned per_item; /* channels per work-item (0 = 1): global = ceil(n / per_item) */
+    size_t local;      /* work-group size (0 = the driver's choice; else divides 64).
+                          Bounds the private memory a work-group needs at once:
+                          PoCL keeps it on a thread's stack. */
 } mh__ocl_spec;
 
 typedef struct mh__ocl_exec mh__ocl_exec;
@@ -61,6 +66,12 @@ mh_status mh__ocl_exec_enqueue(mh__ocl_exec *x, unsigned slot, size_t n, mh_ocl_
 /* Enqueue + wait on the calling thread (tests, benchmarks, a server thread
  * that has nothing else to do). */
 mh_status mh__ocl_exec_run(mh__ocl_exec *x, unsigned slot, size_t n, char *err, size_t errlen);
+
+/* Runs one all-zero channel through slot 0 once the constants are set, so
+ * that the driver's lazy work (PoCL compiles the work-group function at the
+ * first launch) happens at start-up and not in the first event's timing.
+ * The fault hook does not count its calls. */
+mh_status mh__ocl_exec_warmup(mh__ocl_exec *x, char *err, size_t errlen);
 
 /* The slot's host output array i (valid after completion, until the slot's
  * next mh__ocl_exec_inputs). NULL for a bad slot or index. */

@@ -22,6 +22,9 @@ extern "C" {
 /* Widest layer (and input) the kernel handles: activations live in private
  * arrays of this many floats per work-item (kernels/facile.cl). */
 #define MH_OCL_FACILE_MAXW 128
+/* Channels per work-item: each work-item runs 8 channels as the lanes of
+ * float8 operations, against one broadcast weight (kernels/facile.cl). */
+#define MH_OCL_FACILE_LANES 8
 
 typedef struct mh_ocl_facile mh_ocl_facile;
 

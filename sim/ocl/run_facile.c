@@ -100,10 +100,13 @@ mh_status mh_ocl_facile_create(mh_ocl_device *dev, const mh_facile *model,
         .n_out = 1,
         .in_bytes = {sizeof(float) * f->nin},
         .out_bytes = {sizeof(float) * f->nout},
+        .per_item = MH_OCL_FACILE_LANES,
+        .local = 32, /* 32 x 8 KiB of private activations per work-group */
     };
     if ((st = mh__ocl_exec_program(dev, "facile", opts, &f->prog, info, err, errlen)) != MH_OK ||
         (st = mh__ocl_exec_create(dev, f->prog, &spec, opts, &f->x, err, errlen)) != MH_OK ||
-        (st = mh__upload(f, dev, model, err, errlen)) != MH_OK)
+        (st = mh__upload(f, dev, model, err, errlen)) != MH_OK ||
+        (st = mh__ocl_exec_warmup(f->x, err, errlen)) != MH_OK)
         goto fail;
     *out = f;
     return MH_OK;

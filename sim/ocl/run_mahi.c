@@ -79,10 +79,12 @@ mh_status mh_ocl_mahi_create(mh_ocl_device *dev, const mh_mahi_config *cfg,
         .n_out = N_OUT,
         .in_bytes = {f * MH_MAHI_NTS, f * MH_MAHI_NTS, f, f, f},
         .out_bytes = {f, f, f * MH_MAHI_NOOT, sizeof(uint8_t)},
+        .local = 32, /* one work-group function to compile (at warm-up) */
     };
     if ((st = mh__ocl_exec_program(dev, "mahi", opts, &m->prog, info, err, errlen)) != MH_OK ||
         (st = mh__ocl_exec_create(dev, m->prog, &spec, opts, &m->x, err, errlen)) != MH_OK ||
-        (st = mh__upload(m, dev, cfg, pulse, err, errlen)) != MH_OK) {
+        (st = mh__upload(m, dev, cfg, pulse, err, errlen)) != MH_OK ||
+        (st = mh__ocl_exec_warmup(m->x, err, errlen)) != MH_OK) {
         mh_ocl_mahi_free(m);
         return st;
     }

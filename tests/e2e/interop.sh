@@ -27,6 +27,11 @@ if [ -z "$url" ]; then
 fi
 "$PY" tests/interop/test_tritonclient.py "$url" || e2e_failed=1
 kill -TERM "$pid"
+for _ in $(seq 1 200); do # bounded: a test run must never hang
+    case "$(ps -o stat= -p "$pid" 2>/dev/null)" in "" | Z*) break ;; esac
+    sleep 0.1
+done
+case "$(ps -o stat= -p "$pid" 2>/dev/null)" in "" | Z*) ;; *) kill -KILL "$pid" ;; esac
 wait "$pid"
 rc=$?
 if [ "$rc" -eq 0 ]; then ok "server exits 0 after interop"; else not_ok "server exits 0 after interop (exit $rc)"; fi

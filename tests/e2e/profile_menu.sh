@@ -72,6 +72,24 @@ assert m['process']['name'] == 'EMU'"
 check_fails "--into twice: duplicate label" 1 "module 'hltRawToDigi' already exists" \
     "$PY3" "$PM" "$PROF" --into "$E2E_TMP/menu.yaml"
 
+# --update rewrites the emulated entries of a commented menu in place.
+{ echo "# a hand-written menu"; echo "process: {name: UPD}"; echo "modules:"
+  echo "  accept: {plugin: pass}   # kept"
+  "$PY3" "$PM" "$PROF" --scale 0.5 --no-groups | sed -n 's/^\(  hlt.*\)$/\1  # tuned/p'
+  echo "paths:"; echo "  P: [accept]"; } >"$E2E_TMP/upd.yaml"
+check "--update in place" "$PY3" "$PM" "$PROF" --update "$E2E_TMP/upd.yaml" -o "$E2E_TMP/upd.yaml"
+check "--update kept comments and set the new costs" "$PY3" - "$E2E_TMP/upd.yaml" "$E2E_TMP/base.yaml" <<'EOF'
+import sys, yaml
+text = open(sys.argv[1]).read()
+assert text.startswith("# a hand-written menu") and "# kept" in text and text.count("# tuned") == 18
+got, want = yaml.safe_load(text)["modules"], yaml.safe_load(open(sys.argv[2]))["modules"]
+for label, p in want.items():
+    assert got[label] == p, (label, got[label], p)
+EOF
+grep -v hltTaus "$E2E_TMP/upd.yaml" >"$E2E_TMP/upd2.yaml"
+check_fails "--update names a missing module" 1 "no one-line emulated entry for hltTaus" \
+    "$PY3" "$PM" "$PROF" --update "$E2E_TMP/upd2.yaml"
+
 # The generated menu runs on the framework's emulated plugin (once that is
 # built): every module runs on every event, tracking is the largest group,
 # and the CPU time is of the order the profile asks (the golden sample's

@@ -7,12 +7,17 @@
 REPO=tests/data/models
 
 # start_server [ARGS...]: runs the server in the background on port 0 and
-# waits for its "listening on" line; sets SRV_PID and URL.
+# waits for its "listening on" line; sets SRV_PID and URL. The output files
+# are emptied first: a line left by an earlier server must not be taken for
+# this one's (a signal sent before the new process installed its handlers
+# would be lost, and SIGINT is ignored in background jobs until then).
 start_server() {
-    "$MINIHLT" serve --models "$REPO" --port 0 "$@" >"$E2E_TMP/srv.out" 2>"$E2E_TMP/srv.err" &
+    : >"$E2E_TMP/srv.out"
+    : >"$E2E_TMP/srv.err"
+    "$MINIHLT" serve --models "$REPO" --port 0 "$@" >>"$E2E_TMP/srv.out" 2>>"$E2E_TMP/srv.err" &
     SRV_PID=$!
     URL=""
-    for _ in $(seq 1 100); do
+    for _ in $(seq 1 200); do
         URL=$(sed -n 's/^listening on \(http:\/\/[^ ]*\)$/\1/p' "$E2E_TMP/srv.out")
         [ -n "$URL" ] && return 0
         kill -0 "$SRV_PID" 2>/dev/null || break
@@ -21,9 +26,16 @@ start_server() {
     return 1
 }
 
-# stop_server SIGNAL: sends the signal and waits; sets SRV_RC.
+# stop_server SIGNAL: sends the signal and waits (at most 20 s, then KILL:
+# a test run must never hang); sets SRV_RC (137 after the KILL).
 stop_server() {
     kill -"$1" "$SRV_PID"
+    for _ in $(seq 1 200); do
+        st=$(ps -o stat= -p "$SRV_PID" 2>/dev/null)
+        case "$st" in "" | Z*) break ;; esac
+        sleep 0.1
+    done
+    case "$(ps -o stat= -p "$SRV_PID" 2>/dev/null)" in "" | Z*) ;; *) kill -KILL "$SRV_PID" ;; esac
     wait "$SRV_PID"
     SRV_RC=$?
 }
@@ -102,7 +114,7 @@ assert s[\"inference_count\"] == 2 and s[\"inference_stats\"][\"success\"][\"cou
 
 # SIGTERM with a request queued in facile_slow (0.5 s batching delay): the
 # request is answered and the server exits 0.
-curl -s -o "$E2E_TMP/slow_out" -w '%{http_code}' --data-binary @"$E2E_TMP/req.json" \
+curl -s -m 20 -o "$E2E_TMP/slow_out" -w '%{http_code}' --data-binary @"$E2E_TMP/req.json" \
     "$URL/v2/models/facile_slow/infer" >"$E2E_TMP/slow_status" &
 CURL_PID=$!
 for _ in $(seq 1 100); do
@@ -114,6 +126,8 @@ wait "$CURL_PID"
 check "SIGTERM exits 0" test "$SRV_RC" -eq 0
 check "in-flight request answered on SIGTERM" test "$(cat "$E2E_TMP/slow_status")" = 200
 check "drain reported" grep -q "SIGTERM: draining" "$E2E_TMP/srv.out"
+check "summary per model at exit" grep -q "^model facile_batch: 1 requests (0 failed), 2 rows in 1 executions" "$E2E_TMP/srv.out"
+check "failed requests counted in the summary" grep -q "^model facile_tiny: [0-9]* requests ([1-9][0-9]* failed)" "$E2E_TMP/srv.out"
 check "nothing on stderr" test ! -s "$E2E_TMP/srv.err"
 check "port released" sh -c '! curl -s -o /dev/null "$0/v2/health/live"' "$URL"
 
@@ -124,16 +138,20 @@ check "SIGINT exits 0" test "$SRV_RC" -eq 0
 
 # A SIGTERM right at start-up (as soon as the handler is installed, i.e. while
 # models load) is still a clean stop. SigCgt in /proc says when TERM (bit 15)
-# is caught; before that the kernel's default action would apply.
+# is caught, once /proc/PID/exe is minihlt (before the exec, the forked bash
+# catches TERM itself for its EXIT trap); before that the default action of
+# TERM would apply, which no program can prevent.
 "$MINIHLT" serve --models "$REPO" --port 0 --quiet >/dev/null 2>&1 &
 pid=$!
-for _ in $(seq 1 500); do
-    cgt=$(sed -n 's/^SigCgt:\s*//p' "/proc/$pid/status" 2>/dev/null)
-    [ -n "$cgt" ] && [ $(( 0x$cgt & 0x4000 )) -ne 0 ] && break
+for _ in $(seq 1 1000); do
+    case "$(readlink "/proc/$pid/exe" 2>/dev/null)" in
+    */minihlt)
+        cgt=$(sed -n 's/^SigCgt:\s*//p' "/proc/$pid/status" 2>/dev/null)
+        [ -n "$cgt" ] && [ $(( 0x$cgt & 0x4000 )) -ne 0 ] && break ;;
+    esac
     sleep 0.002
 done
-kill -TERM "$pid"
-wait "$pid"
-rc=$?
-check "SIGTERM during start-up exits 0" test "$rc" -eq 0
+SRV_PID=$pid
+stop_server TERM
+check "SIGTERM during start-up exits 0 (exit $SRV_RC)" test "$SRV_RC" -eq 0
 e2e_done

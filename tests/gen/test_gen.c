@@ -252,6 +252,44 @@ START_TEST(no_pileup_single_pion_is_quiet_and_mahi_recovers_it)
 }
 END_TEST
 
+START_TEST(generator_jets_and_met)
+{
+    /* qcd without pileup: a leading generator jet near the parton pT
+     * (> 30 GeV), jets sorted by pT, no neutrinos so no MET. ttbar: MET
+     * from the W -> l nu neutrinos in the 54% (semi)leptonic events. */
+    mh_gen *g = make_gen(MH_GEN_QCD, 0, 21);
+    mh_gen_work *w = mh_gen_work_create();
+    mh_rawevent *ev = mh_rawevent_create();
+    int lead_ok = 0;
+    const int n = 40;
+    for (int i = 0; i < n; i++) {
+        gen_one(g, w, (uint64_t)i, ev, NULL);
+        ck_assert_uint_ge(ev->ngenjets, 1);
+        for (uint32_t j = 1; j < ev->ngenjets; j++)
+            ck_assert(ev->genjets[j].pt <= ev->genjets[j - 1].pt);
+        for (uint32_t j = 0; j < ev->ngenjets; j++) {
+            ck_assert(ev->genjets[j].pt >= 10.0f);
+            ck_assert(ev->genjets[j].e >= ev->genjets[j].pt);
+            ck_assert(fabsf(ev->genjets[j].phi) <= (float)M_PI);
+        }
+        lead_ok += ev->genjets[0].pt > 25.0f;
+        ck_assert_float_eq(ev->gen_met, 0.0f);
+    }
+    ck_assert_msg(lead_ok >= n * 9 / 10, "%d of %d leading jets above 25 GeV", lead_ok, n);
+    mh_gen_free(g);
+    g = make_gen(MH_GEN_TTBAR, 0, 22);
+    int met = 0;
+    for (int i = 0; i < 200; i++) {
+        gen_one(g, w, (uint64_t)i, ev, NULL);
+        met += ev->gen_met > 20.0f;
+    }
+    ck_assert_msg(met > 60 && met < 130, "%d of 200 ttbar events with MET > 20 GeV", met);
+    mh_gen_free(g);
+    mh_rawevent_free(ev);
+    mh_gen_work_free(w);
+}
+END_TEST
+
 START_TEST(zero_suppression_off_keeps_every_channel)
 {
     char err[256];
@@ -353,6 +391,7 @@ int main(void)
     tcase_add_test(tc, pileup_mean);
     tcase_add_test(tc, run3_occupancy_and_oot_share_at_pu60);
     tcase_add_test(tc, no_pileup_single_pion_is_quiet_and_mahi_recovers_it);
+    tcase_add_test(tc, generator_jets_and_met);
     tcase_add_test(tc, zero_suppression_off_keeps_every_channel);
     tcase_add_test(tc, bad_settings);
     tcase_add_test(tc, golden_sample);

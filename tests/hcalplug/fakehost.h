@@ -8,6 +8,10 @@
  * Unset parameters take the module type's declared default. The build
  * directory is $MINIHLT_BUILD (set by scripts/run_tests.sh) or "build".
  *
+ * The host reports 2 streams; an event's stream is its `stream` field, so two
+ * threads with events of streams 0 and 1 may drive one module instance
+ * concurrently, as the scheduler does.
+ *
  * Header-only (static inline) because a test program is one .c file. */
 #ifndef FAKEHOST_H
 #define FAKEHOST_H
@@ -56,6 +60,7 @@ struct mh_event {
     size_t npaths;
     const char *path_names[4];
     int path_acc[4];
+    unsigned stream;           /* what event_stream() returns (0 by default) */
 };
 
 /* The value text of parameter name: given or the declared default. */
@@ -174,7 +179,7 @@ static inline mh_status fh_produces(mh_module_ctx *ctx, const char *instance, co
 static inline void fh_reads_truth(mh_module_ctx *ctx) { ctx->truth = 1; }
 static inline const char *fh_config_dir(const mh_module_ctx *ctx) { (void)ctx; return "."; }
 static inline const struct mh_rawevent *fh_event_raw(mh_event *ev) { return ev->raw; }
-static inline unsigned fh_event_stream(mh_event *ev) { (void)ev; return 1; }
+static inline unsigned fh_event_stream(mh_event *ev) { return ev->stream; }
 
 static inline mh_status fh_get(mh_event *ev, const char *label, const char *instance,
                                const char *type, const void **data, char *err, size_t errlen)

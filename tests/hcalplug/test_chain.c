@@ -208,6 +208,19 @@ START_TEST(calo_chain_matches_sim_calo)
         ck_assert_float_eq(j->jets[k].pt, ref[k].pt);
         ck_assert_float_eq(j->jets[k].eta, ref[k].eta);
     }
+    /* jetScale multiplies the jets; ptMin applies to the scaled pt. */
+    const char *jp2[] = {"ptMin=10", "towerEtMin=0.3", "jetScale=2", NULL};
+    fh_module jets2;
+    create_ok(&jets2, "calo", "calo_jets", "scaledJets", jp2);
+    ck_assert_msg(fh_produce(&jets2, &ev, err, sizeof err) == MH_OK, "%s", err);
+    const mh_calo_jets *j2 = get_ok(&ev, "scaledJets", MH_CALO_JETS_TYPE);
+    ck_assert_uint_eq(j2->n, nref); /* 2 x (pt >= 5) == (2 pt >= 10) */
+    for (uint32_t k = 0; k < j2->n; k++) {
+        ck_assert_float_eq_tol(j2->jets[k].pt, 2.0f * ref[k].pt, 1e-4f * ref[k].pt);
+        ck_assert_float_eq_tol(j2->jets[k].e, 2.0f * ref[k].e, 1e-4f * ref[k].e);
+        ck_assert_float_eq(j2->jets[k].eta, ref[k].eta);
+    }
+    fh_destroy(&jets2);
     float rmet, rphi;
     mh_met(et, t->phi, t->n, &rmet, &rphi);
     ck_assert_float_eq(m->met, rmet);
@@ -343,14 +356,19 @@ START_TEST(validation_section)
 }
 END_TEST
 
-START_TEST(validation_dump_rows)
+/* Runs unpack + validation with `dump` and the extra validation parameters
+ * (prescale...) on busy_event(); returns the rows written (*nrows of 47
+ * floats, caller frees) and the event in *raw_out (caller frees). The digi
+ * product is copied into *digis_out when not NULL (caller frees). */
+static float *run_dump(const char *extra1, const char *extra2, size_t *nrows,
+                       mh_rawevent **raw_out, mh_hcal_digis **digis_out)
 {
     static char cond_param[300], dump_param[300], path[256];
     snprintf(cond_param, sizeof cond_param, "conditions=%s", g_cond_path);
     snprintf(path, sizeof path, "/tmp/mh_test_dump_%ld.f32", (long)getpid());
     snprintf(dump_param, sizeof dump_param, "dump=%s", path);
     const char *up[] = {cond_param, NULL};
-    const char *vp[] = {dump_param, NULL};
+    const char *vp[] = {dump_param, extra1, extra2, NULL};
     fh_module unpack, val;
     create_ok(&unpack, "hcal_unpack", "hcal_unpack", "hbheDigis", up);
     create_ok(&val, "validation", "validation", "validation", vp);
@@ -366,15 +384,39 @@ START_TEST(validation_dump_rows)
            sizeof err);
     ck_assert_msg(fh_produce(&val, &ev, err, sizeof err) == MH_OK, "%s", err);
     ck_assert_msg(val.type->end_job(val.self, err, sizeof err) == MH_OK, "%s", err);
-    const mh_hcal_digis *d = get_ok(&ev, "hbheDigis", MH_HCAL_DIGIS_TYPE);
+    if (digis_out != NULL) {
+        const mh_hcal_digis *d = get_ok(&ev, "hbheDigis", MH_HCAL_DIGIS_TYPE);
+        mh_hcal_digis *c = mh_hcal_digis_create(d->n);
+        memcpy(c->charge_fc, d->charge_fc, (size_t)d->n * 10 * sizeof(float));
+        memcpy(c->gain, d->gain, d->n * sizeof(float));
+        memcpy(c->ieta, d->ieta, d->n * sizeof(int32_t));
+        memcpy(c->iphi, d->iphi, d->n * sizeof(int32_t));
+        memcpy(c->depth, d->depth, d->n * sizeof(int32_t));
+        *digis_out = c;
+    }
     FILE *f = fopen(path, "rb");
     ck_assert_ptr_nonnull(f);
     size_t w = MH_FACILE_NFEAT + 1;
-    float *rows = malloc(d->n * w * sizeof *rows);
-    ck_assert_uint_eq(fread(rows, w * sizeof(float), d->n + 1, f), d->n);
+    float *rows = malloc((raw->ndigis + 1) * w * sizeof *rows);
+    *nrows = fread(rows, w * sizeof(float), raw->ndigis + 1, f);
     fclose(f);
     unlink(path);
+    fh_event_end(&ev);
+    fh_destroy(&val);
+    fh_destroy(&unpack);
+    *raw_out = raw;
+    return rows;
+}
+
+START_TEST(validation_dump_rows)
+{
+    size_t nrows = 0, w = MH_FACILE_NFEAT + 1;
+    mh_rawevent *raw = NULL;
+    mh_hcal_digis *d = NULL;
+    float *rows = run_dump(NULL, NULL, &nrows, &raw, &d);
+    ck_assert_uint_eq(nrows, raw->ndigis);
     float feat[MH_FACILE_NFEAT];
+    char err[256] = "";
     for (uint32_t i = 0; i < d->n; i += 17) {
         ck_assert_int_eq(mh_facile_features(d->charge_fc + i * 10, 10, 0, d->gain + i, d->ieta + i,
                                             d->iphi + i, d->depth + i, 1, feat, err, sizeof err),
@@ -383,10 +425,28 @@ START_TEST(validation_dump_rows)
         ck_assert_float_eq(rows[i * w + MH_FACILE_NFEAT], raw->true_e_intime[i]);
     }
     free(rows);
-    fh_event_end(&ev);
+    mh_hcal_product_free(d);
     mh_rawevent_free(raw);
-    fh_destroy(&val);
-    fh_destroy(&unpack);
+}
+END_TEST
+
+/* dumpKeepAbove keeps every channel above the threshold whatever the
+ * prescale; the prescale thins the others. */
+START_TEST(validation_dump_keep_above)
+{
+    size_t nrows = 0, w = MH_FACILE_NFEAT + 1;
+    mh_rawevent *raw = NULL;
+    float *rows = run_dump("dumpPrescale=1000", "dumpKeepAbove=3", &nrows, &raw, NULL);
+    size_t above = 0, got_above = 0;
+    for (uint32_t i = 0; i < raw->ndigis; i++)
+        above += raw->true_e_intime[i] >= 3.0f;
+    ck_assert_uint_gt(above, 10);
+    for (size_t r = 0; r < nrows; r++)
+        got_above += rows[r * w + MH_FACILE_NFEAT] >= 3.0f;
+    ck_assert_uint_eq(got_above, above);
+    ck_assert_uint_lt(nrows, above + 5); /* 1 in 1000 of ~300 others */
+    free(rows);
+    mh_rawevent_free(raw);
 }
 END_TEST
 
@@ -402,6 +462,7 @@ static Suite *suite(void)
     tcase_add_test(tc, calo_bad_params);
     tcase_add_test(tc, validation_section);
     tcase_add_test(tc, validation_dump_rows);
+    tcase_add_test(tc, validation_dump_keep_above);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,6 +1,5 @@
-/* test_rawevent.c - mh_rawevent_check (capid/soi ranges the format does
- * not enforce) and mh_rawevent_equal, which compares by content, bit for
- * bit, as the .mhe format stores it: an event with NaN scalars equals its
+/* test_rawevent.c - mh_rawevent_equal compares by content, bit for bit,
+ * as the .mhe format stores it: an event with NaN scalars equals its
  * own copy (regression: tests/fuzz/corpus/evcluster/crash-nan-pileup, found by
  * fuzz_evcluster), while signed zeros and NaN payloads are told apart. */
 #include <check.h>
@@ -82,36 +81,12 @@ START_TEST(copy_of_nan_event_is_equal)
 }
 END_TEST
 
-/* mh_rawevent_check: what the format stores but the electronics never
- * produce (fuzz_evfile/fuzz_evcluster decode such events from files). */
-START_TEST(check_ranges)
-{
-    char err[256] = "";
-    mh_rawevent *ev = make();
-    ck_assert_int_eq(mh_rawevent_check(ev, err, sizeof err), MH_OK);
-    ev->soi[3] = 1;
-    ev->capid[19] = 3;
-    ck_assert_int_eq(mh_rawevent_check(ev, err, sizeof err), MH_OK);
-    ev->capid[15] = 37;
-    ck_assert_int_eq(mh_rawevent_check(ev, err, sizeof err), MH_CORRUPT);
-    ck_assert_str_eq(err, "event 42: digi 1 (channel 8) sample 5: capid 37 not in 0..3");
-    ev->capid[15] = 1;
-    ev->soi[12] = 2;
-    ck_assert_int_eq(mh_rawevent_check(ev, err, sizeof err), MH_CORRUPT);
-    ck_assert_str_eq(err, "event 42: digi 1 (channel 8) sample 2: soi 2 not 0 or 1");
-    ev->ndigis = 0;  /* nothing to check */
-    ck_assert_int_eq(mh_rawevent_check(ev, err, sizeof err), MH_OK);
-    mh_rawevent_free(ev);
-}
-END_TEST
-
 int main(void)
 {
     Suite *s = suite_create("rawevent");
     TCase *tc = tcase_create("io");
     tcase_add_loop_test(tc, scalar_floats_compare_by_bits, 0, (int)(sizeof cases / sizeof cases[0]));
     tcase_add_test(tc, copy_of_nan_event_is_equal);
-    tcase_add_test(tc, check_ranges);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -392,6 +392,42 @@ START_TEST(faults_fail_over_or_fail)
 }
 END_TEST
 
+/* After a failover the client stays on the second server, and goes back to
+ * the first one recheck_ms later (here it recovered meanwhile). */
+START_TEST(failover_is_sticky_then_rechecks_the_first_server)
+{
+    tsrv *a = tsrv_start(M_503);
+    tsrv *b = tsrv_start(M_OK);
+    const char *servers[] = {a->url, b->url};
+    mh_client_config cfg = {.servers = servers,
+                            .n_servers = 2,
+                            .model = "facile",
+                            .timeout_ms = 2000,
+                            .retries = 1,
+                            .recheck_ms = 300};
+    mh_client *c = NULL;
+    ck_assert(mh_client_create(&cfg, &c, NULL, 0) == MH_OK);
+    fill_inputs(1);
+    run_n(c, &W, 1);
+    ck_assert_msg(W.res[0].status == MH_OK && W.res[0].server == 1 && W.res[0].failovers == 1,
+                  "%s", W.res[0].msg);
+    atomic_store(&a->mode, M_OK); /* the first server recovers */
+    run_n(c, &W, 1);
+    ck_assert_int_eq(W.res[0].server, 1); /* sticky */
+    ck_assert_int_eq(W.res[0].attempts, 1);
+    ck_assert_int_eq(atomic_load(&a->hits), 1);
+    usleep(350 * 1000);
+    run_n(c, &W, 1);
+    ck_assert_msg(W.res[0].status == MH_OK && W.res[0].server == 0, "%s", W.res[0].msg);
+    ck_assert_int_eq(W.res[0].attempts, 1);
+    ck_assert_int_eq(atomic_load(&a->hits), 2);
+    check_outputs(0);
+    mh_client_free(c);
+    tsrv_stop(a);
+    tsrv_stop(b);
+}
+END_TEST
+
 /* A server that dies mid-run: every request either succeeds on it, or fails
  * over to the second one; none is lost, the totals add up. */
 START_TEST(server_killed_mid_run)
@@ -615,6 +651,49 @@ START_TEST(decode_table)
 }
 END_TEST
 
+/* Every truncation and 3000 seeded byte flips of a valid binary response
+ * decode to MH_OK or MH_FORMAT, reading nothing outside the body (run under
+ * ASan by make sanitize). */
+START_TEST(decode_survives_truncation_and_flips)
+{
+    char good[512];
+    size_t jl = strlen(OK_HDR);
+    memcpy(good, OK_HDR, jl);
+    const float vals[2] = {1.5f, -2.0f};
+    memcpy(good + jl, vals, sizeof vals);
+    size_t len = jl + sizeof vals;
+    float out[2];
+    for (size_t n = 0; n <= len; n++) {
+        /* a heap copy of exactly n bytes, so that ASan sees any overread */
+        char *b = malloc(n ? n : 1);
+        memcpy(b, good, n);
+        for (int hdr = 0; hdr < 2; hdr++) {
+            mh_status st = mh__client_decode_response(b, n, hdr ? (long long)jl : -1, "output__0",
+                                                      2, out, 2, NULL, NULL, 0);
+            ck_assert_msg(st == MH_FORMAT || (st == MH_OK && n == len && hdr),
+                          "truncated at %zu: %s", n, mh_status_name(st));
+        }
+        free(b);
+    }
+    unsigned seed = 12345;
+    int ok = 0;
+    for (int k = 0; k < 3000; k++) {
+        char *b = malloc(len);
+        memcpy(b, good, len);
+        for (int f = 0; f < 1 + k % 3; f++) {
+            seed = seed * 1103515245u + 12345u;
+            b[(seed >> 8) % len] ^= (char)(1u << ((seed >> 4) % 8));
+        }
+        mh_status st =
+            mh__client_decode_response(b, len, (long long)jl, "output__0", 2, out, 2, NULL, NULL, 0);
+        ck_assert(st == MH_OK || st == MH_FORMAT);
+        ok += st == MH_OK;
+        free(b);
+    }
+    ck_assert_int_lt(ok, 3000); /* the flips do reach the checks */
+}
+END_TEST
+
 START_TEST(error_text)
 {
     char msg[64];
@@ -640,6 +719,7 @@ int main(void)
     tcase_add_test(tw, concurrent_submitters);
     tcase_add_test(tw, hung_server_times_out_and_retries);
     tcase_add_loop_test(tw, faults_fail_over_or_fail, 0, (int)(sizeof FAULTS / sizeof FAULTS[0]));
+    tcase_add_test(tw, failover_is_sticky_then_rechecks_the_first_server);
     tcase_add_test(tw, server_killed_mid_run);
     tcase_add_test(tw, shutdown_completes_pending);
     tcase_add_test(tw, clients_share_one_io_thread);
@@ -647,6 +727,7 @@ int main(void)
     suite_add_tcase(s, tw);
     TCase *td = tcase_create("decode");
     tcase_add_loop_test(td, decode_table, 0, (int)(sizeof DECODE / sizeof DECODE[0]));
+    tcase_add_test(td, decode_survives_truncation_and_flips);
     tcase_add_test(td, error_text);
     suite_add_tcase(s, td);
     SRunner *sr = srunner_create(s);

@@ -1,4 +1,4 @@
-/* test_hcal_remote.c - the hcal_remote plugin (build/plugins/hcal_remote.so)
+/* test_hcal_remote_tsan.c - the hcal_remote plugin (build/plugins/hcal_remote.so)
  * through the module ABI, with a small host that does what the scheduler
  * does for external work (acquire, wait for async_done from any thread,
  * then produce) and records products, counters and the report section;
@@ -6,7 +6,8 @@
  * Checks: the energies are the server's answer row by row (one request per
  * event with every channel), the CPU fallback equals the local FACILE
  * forward pass, fallback none fails the event with the reason, failover,
- * and that the counters add up. */
+ * and that the counters add up. Named *_tsan: `make tsan` checks the
+ * hand-off from the client I/O thread (async_done) to produce(). */
 #include <check.h>
 #include <dlfcn.h>
 #include <jansson.h>
