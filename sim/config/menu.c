@@ -545,6 +545,9 @@ static mh_status mh__apply_override(mh__menu *mm, const char *text, char *err, s
     if (!mh_utf8_check(text, strlen(text), &bad))
         return mh_fail(err, errlen, MH_CONFIG, "--set: not valid UTF-8 (byte 0x%02x at offset %zu)",
                        (unsigned char)text[bad], bad);
+    if (strchr(text, '\t'))
+        return mh_fail(err, errlen, MH_CONFIG, "--set: tab character at offset %zu (use spaces)",
+                       (size_t)(strchr(text, '\t') - text));
     const char *eq = strchr(text, '=');
     bool ok = eq && eq != text && text[0] != '.' && eq[-1] != '.';
     for (const char *s = text; ok && s < eq; s++)
@@ -708,25 +711,42 @@ close_file:
     return st;
 }
 
-/* Parses mm->text (mm->text_len bytes) into mm->fyd. The text must be
- * UTF-8: libfyaml 0.7 can loop on invalid sequences (found by
- * tests/fuzz/fuzz_menu), so they are rejected first, with their location. */
+/* 1-based line and column (in characters) of byte off of text. */
+static void mh__text_pos(const char *text, size_t off, int *line, int *col)
+{
+    *line = 1;
+    *col = 1;
+    for (size_t i = 0; i < off; i++) {
+        if (text[i] == '\n') {
+            ++*line;
+            *col = 1;
+        } else if (((unsigned char)text[i] & 0xC0) != 0x80) {
+            ++*col;
+        }
+    }
+}
+
+/* Parses mm->text (mm->text_len bytes) into mm->fyd. Two things are
+ * refused before libfyaml 0.7 sees them: invalid UTF-8, on which it can
+ * loop, and tab characters, on some of which it crashes (a tab before a
+ * `?` after a complex key: corpus/menu/crash-tab-complex-key, both found
+ * by tests/fuzz/fuzz_menu). Menus are indented with spaces anyway (YAML
+ * forbids tabs for indentation). */
 static mh_status mh__parse(mh__menu *mm, char *err, size_t errlen)
 {
     const char *path = mm->file;
     size_t bad;
+    int line, col;
     if (!mh_utf8_check(mm->text, mm->text_len, &bad)) {
-        int line = 1, col = 1;
-        for (size_t i = 0; i < bad; i++) {
-            if (mm->text[i] == '\n') {
-                line++;
-                col = 1;
-            } else if (((unsigned char)mm->text[i] & 0xC0) != 0x80) {
-                col++;
-            }
-        }
+        mh__text_pos(mm->text, bad, &line, &col);
         return mh_fail(err, errlen, MH_CONFIG, "%s:%d:%d: not valid UTF-8 (byte 0x%02x)", path,
                        line, col, (unsigned char)mm->text[bad]);
+    }
+    const char *tab = memchr(mm->text, '\t', mm->text_len);
+    if (tab) {
+        mh__text_pos(mm->text, (size_t)(tab - mm->text), &line, &col);
+        return mh_fail(err, errlen, MH_CONFIG, "%s:%d:%d: tab character (use spaces)", path,
+                       line, col);
     }
     struct fy_diag_cfg dc;
     fy_diag_cfg_default(&dc);

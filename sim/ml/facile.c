@@ -302,7 +302,8 @@ static mh_status parse_layers(parse_ctx *pc, struct fy_node *root, size_t nin, d
 }
 
 /* Parses config.yaml held in text[0..len); path names it in messages. The
- * text must be UTF-8 first: libfyaml 0.7 can loop on invalid sequences. */
+ * text must be UTF-8 without tabs first: libfyaml 0.7 can loop on invalid
+ * sequences and crash on some tabs. */
 static mh_status parse_config(const char *path, const char *text, size_t len, mh_facile *m,
                               decl *d, size_t *nd, char *err, size_t errlen)
 {
@@ -315,6 +316,11 @@ static mh_status parse_config(const char *path, const char *text, size_t len, mh
     if (!mh_utf8_check(text, len, &bad))
         return mh_fail(err, errlen, MH_CONFIG, "%s: not valid UTF-8 (byte 0x%02x at offset %zu)",
                        path, (unsigned char)text[bad], bad);
+    /* libfyaml 0.7 crashes on some tabs (see sim/config/menu.c mh__parse). */
+    const char *tab = memchr(text, '\t', len);
+    if (tab)
+        return mh_fail(err, errlen, MH_CONFIG, "%s: tab character at offset %zu (use spaces)",
+                       path, (size_t)(tab - text));
     struct fy_diag_cfg dcfg;
     fy_diag_cfg_default(&dcfg);
     dcfg.fp = NULL;

@@ -58,6 +58,10 @@ static const bad_case bad[] = {
      "mem.yaml:1:10: not valid UTF-8 (byte 0xed)"}, /* surrogate after two 2-byte chars */
     {"paths: {P: [a]}\n#\xc3", 0, MH_CONFIG, "mem.yaml:2:2: not valid UTF-8 (byte 0xc3)"},
     {"", 0, MH_CONFIG, "mem.yaml:1:1: empty menu (no YAML document)"},
+    /* libfyaml 0.7 crashed here (corpus/menu/crash-tab-complex-key) */
+    {"a: b\n? c:\t? d :", 0, MH_CONFIG, "mem.yaml:2:5: tab character (use spaces)"},
+    {"paths: {P: [a]}\nname: \"\xce\xbc\t\"\n", 0, MH_CONFIG,
+     "mem.yaml:2:9: tab character (use spaces)"},
     {"paths: [a\n", 0, MH_CONFIG, "mem.yaml:2:1: flow sequence without a closing bracket"},
 };
 
@@ -102,6 +106,10 @@ START_TEST(override_with_invalid_utf8)
                                          sizeof err), MH_CONFIG);
     ck_assert_ptr_null(m);
     ck_assert_str_eq(err, "--set: not valid UTF-8 (byte 0xff at offset 15)");
+    const char *tabs[] = {"source={a: b,\t? c: d}"};
+    ck_assert_int_eq(mh_menu_load_buffer("mem.yaml", good, strlen(good), tabs, 1, &m, err,
+                                         sizeof err), MH_CONFIG);
+    ck_assert_str_eq(err, "--set: tab character at offset 13 (use spaces)");
 }
 END_TEST
 

@@ -86,6 +86,11 @@ START_TEST(buffer_errors)
                                            &m, err, sizeof err), MH_CONFIG);
     ck_assert_ptr_null(m);
     ck_assert_str_eq(err, "small: config.yaml: not valid UTF-8 (byte 0xc3 at offset 7)");
+    /* Tabs are refused too (libfyaml 0.7 crashes on some). */
+    bad[7] = '\t';
+    ck_assert_int_eq(mh_facile_load_buffer("small", bad, strlen(bad), small_w, sizeof small_w,
+                                           &m, err, sizeof err), MH_CONFIG);
+    ck_assert_str_eq(err, "small: config.yaml: tab character at offset 7 (use spaces)");
     /* Weights one float short and one byte long. */
     ck_assert_int_eq(mh_facile_load_buffer("small", small_cfg, strlen(small_cfg), small_w, 8, &m,
                                            err, sizeof err), MH_FORMAT);
