@@ -16,6 +16,17 @@ rc=$?
 grep -E '^(ok|not ok) ' "$E2E_TMP/load.out"
 grep -vE '^(ok|not ok) ' "$E2E_TMP/load.out" | sed 's/^/# /'
 [ "$rc" -eq 0 ] || grep -qE '^not ok ' "$E2E_TMP/load.out" || not_ok "load.py exit $rc"
+# No endpoint that changes state (Triton's repository load/unload, logging, trace,
+# shared-memory registration): refused, and the model stays loaded.
+bad=0
+for p in /v2/repository/models/facile/unload /v2/repository/models/facile/load /v2/logging \
+    /v2/trace/setting /v2/systemsharedmemory/region/x/register; do
+    code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -d '{}' "$URL$p")
+    case "$code" in 404 | 405) ;; *) bad=1; echo "#   POST $p: $code" ;; esac
+done
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/v2/models/facile/ready")" = 200 ] || bad=1
+if [ "$bad" -eq 0 ]; then ok "no state-changing endpoint (load/unload/logging/trace/shm): 404/405"
+else not_ok "state-changing endpoints"; fi
 kill -TERM "$SERVER_PID"
 wait "$SERVER_PID"
 rc=$?
