@@ -73,4 +73,23 @@ rm -f "$T/o/kept.mhe"
 mkdir "$T/o/kept.mhe"
 out_case "output onto a directory is refused" 2 \
     "^minihlt: module 'out': $T/o/kept.mhe: exists and is not a regular file" "$T/none"
+
+# The JSON report (--report) follows the same rules: never replaces a non-regular file
+# (a FIFO here; `--report /dev/stdout` used to replace the /dev/stdout symlink), and a full
+# disk names the byte and errno, leaving nothing behind.
+REPORT_RUN=("$MINIHLT" run configs/examples/emulated.yaml --input "$GOLDEN" --quiet
+    --set modules.unpack.mean_ms=0 --set modules.tracking.mean_ms=0 --set modules.calo.mean_ms=0)
+mkdir "$T/r"
+mkfifo "$T/r/rep.json"
+"${REPORT_RUN[@]}" --report "$T/r/rep.json" >/dev/null 2>"$T/err"
+rc=$?
+if [ "$rc" -eq 1 ] && grep -q "rep.json: exists and is not a regular file" "$T/err" && [ -p "$T/r/rep.json" ] &&
+    [ "$(find "$T/r" | wc -l)" -eq 2 ]; then ok "--report onto a FIFO is refused, the FIFO stays"
+else not_ok "--report onto a FIFO (exit $rc)"; sed 's/^/#   /' "$T/err"; fi
+rm -f "$T/r/rep.json"
+( trap '' XFSZ; ulimit -f 1; exec "${REPORT_RUN[@]}" --report "$T/r/rep.json" ) >/dev/null 2>"$T/err"
+rc=$?
+if [ "$rc" -eq 1 ] && grep -Eq "cannot write the report at byte [0-9]+: File too large" "$T/err" &&
+    [ "$(find "$T/r" | wc -l)" -eq 1 ]; then ok "--report on a full disk: exit 1, errno named, nothing left"
+else not_ok "--report on a full disk (exit $rc)"; sed 's/^/#   /' "$T/err"; ls "$T/r" | sed 's/^/#   /'; fi
 e2e_done
