@@ -21,6 +21,10 @@
 #   --model NAME     model name (default facile); --model-dir DIR for the CPU fallback
 #   --set K=V        passed to every client (repeatable)
 #   --out DIR        reports and logs (default build/farm)
+#   --json FILE      also write the points as JSON: {"points": [{clients,
+#                    throughput_per_client_hz, server_queue_ms_per_request,
+#                    server_compute_ms_per_request, ...}], "saturation_clients"}
+#                    (scripts/plot_study.py reads it as STUDYDIR/farm.json)
 #   --build DIR      build directory (default build)
 # Example: scripts/farm.sh --events 300 --rtt 10 1 2 4
 set -u
@@ -35,6 +39,7 @@ MODELS=data/models
 MODEL=facile
 MODEL_DIR=""
 OUT=""
+JSON=""
 SETS=()
 NS=()
 die() { echo "farm.sh: $*" >&2; exit 2; }
@@ -51,8 +56,9 @@ while [ $# -gt 0 ]; do
     --model-dir) MODEL_DIR=$2; shift 2 ;;
     --set) SETS+=(--set "$2"); shift 2 ;;
     --out) OUT=$2; shift 2 ;;
+    --json) JSON=$2; shift 2 ;;
     --build) BUILD=$2; shift 2 ;;
-    -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown option '$1'" ;;
     *) case $1 in ''|*[!0-9]*) die "N must be a positive integer, not '$1'" ;; esac
        [ "$1" -ge 1 ] || die "N must be at least 1"
@@ -84,7 +90,9 @@ metrics() {
 }
 
 SUMMARY=$OUT/summary.txt
+POINTS=$OUT/points.jsonl
 : >"$SUMMARY"
+: >"$POINTS"
 for N in "${NS[@]}"; do
     serve_start "$MINIHLT" "$OUT/serve_$N.log" --models "$MODELS" || die "minihlt serve did not start"
     metrics "$OUT/metrics_${N}_before.txt"
@@ -104,9 +112,10 @@ for N in "${NS[@]}"; do
     metrics "$OUT/metrics_${N}_after.txt"
     kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=""
     [ "$fail" -eq 0 ] || { tail -n 3 "$OUT"/client_"${N}"_*.log >&2; die "a client failed (N=$N)"; }
-    python3 - "$OUT" "$N" "$MODEL" "$RTT" >>"$SUMMARY" <<'EOF'
+    python3 - "$OUT" "$N" "$MODEL" "$RTT" "$POINTS" "$EVENTS" "$THREADS" "$STREAMS" >>"$SUMMARY" <<'EOF'
 import json, re, sys
-out, n, model, rtt = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+out, n, model, rtt, points = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+events, threads, streams = (int(x) for x in sys.argv[6:9])
 
 def metrics(path):
     """Sums of the Prometheus samples of our model, by metric name."""
@@ -143,6 +152,17 @@ dur = d.get("nv_inference_request_duration_us", 0) / req if req else 0
 print(f"server: {req:.0f} requests ({fail:.0f} failed), {execs:.0f} executions "
       f"({req / execs if execs else 0:.2f} requests per execution, {rows / execs if execs else 0:.0f} rows), "
       f"queue {q:.0f} us/request, compute {c:.0f} us/execution, request {dur:.0f} us", file=sys.stderr)
+with open(points, "a") as f:
+    f.write(json.dumps({
+        "clients": n, "events_per_client": events, "threads": threads, "streams": streams,
+        "rtt_ms": float(rtt), "throughput_hz": total, "throughput_per_client_hz": total / n,
+        "server_requests": req, "server_failures": fail,
+        "requests_per_execution": req / execs if execs else None,
+        "server_queue_ms_per_request": q / 1000.0,
+        # per request (an execution serves req/execs requests), as in the study's estimate
+        "server_compute_ms_per_request":
+            d.get("nv_inference_compute_infer_duration_us", 0) / req / 1000.0 if req else None,
+        "server_request_ms": dur / 1000.0}) + "\n")
 print(f"N={n:<3} total {total:8.1f} Hz  per client {total / n:8.1f} Hz  "
       f"server queue {q:7.0f} us  compute {c:7.0f} us/exec  batch {req / execs if execs else 0:5.2f} req/exec  "
       f"request {dur:7.0f} us")
@@ -150,3 +170,24 @@ EOF
 done
 echo "== summary (also in $SUMMARY)"
 cat "$SUMMARY"
+if [ -n "$JSON" ]; then
+    python3 - "$POINTS" "$JSON" <<'EOF' || die "cannot write $JSON"
+import json, sys
+pts = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+pts.sort(key=lambda p: p["clients"])
+# Saturation: the last N before adding clients stopped raising the aggregate
+# throughput by at least half of the added clients' previous per-client rate.
+sat = None
+for a, b in zip(pts, pts[1:]):
+    gain = b["throughput_hz"] - a["throughput_hz"]
+    if gain < 0.5 * a["throughput_per_client_hz"] * (b["clients"] - a["clients"]):
+        sat = a["clients"]
+        break
+with open(sys.argv[2], "w") as f:
+    json.dump({"tool": "scripts/farm.sh", "points": pts, "saturation_clients": sat,
+               "saturation_rule": "last N before more clients raised the aggregate throughput "
+                                  "by less than half their per-client rate; null: still "
+                                  "scaling at the largest N"}, f, indent=1)
+print(f"farm.sh: wrote {sys.argv[2]}")
+EOF
+fi

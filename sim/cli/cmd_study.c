@@ -33,6 +33,7 @@ typedef struct mh__study_opts {
     const char *threads, *streams, *events, *input;
     const char *module, *model, *models, *server_model;
     const char *outdir;
+    const char *farm_json;
     const char *sets[MH__MAX_SETS];
     size_t nsets;
     double l1_rate;
@@ -55,7 +56,8 @@ static void mh__study_help(FILE *out)
           "  --threads T, --streams S, --events N, --input FILE\n"
           "                      passed to every `minihlt run`\n"
           "  --scan-streams LIST throughput vs streams: rerun variants with each S\n"
-          "  --scan LIST         which variants the streams scan reruns (default the first two)\n"
+          "  --scan LIST         which variants the streams scan reruns (default the baseline\n"
+          "                      and the first remote run with an RTT > 0, else the next one)\n"
           "  --module LABEL      the HCAL reco module of the menu (default hbheReco)\n"
           "  --model DIR         FACILE model for facile/opencl/fallback (default data/models/facile)\n"
           "  --models DIR        model repository of the local server (default data/models)\n"
@@ -63,6 +65,8 @@ static void mh__study_help(FILE *out)
           "  --set KEY=VALUE     menu override passed to every run (repeatable)\n"
           "  --l1-rate HZ        L1 accept rate for the farm estimate (default 100000)\n"
           "  --instances N       model instances per server for the estimate (default 1)\n"
+          "  --farm FILE         scripts/farm.sh --json output: its measured saturation goes\n"
+          "                      beside the estimate and into the farm_saturation plot\n"
           "  --no-plots          do not run scripts/plot_study.py\n"
           "  -o, --output DIR    output directory (default build/study)\n"
           "  -h, --help\n"
@@ -333,7 +337,7 @@ out:
 }
 
 /* scripts/plot_study.py next to the build: BUILD/bin/minihlt -> ../../scripts. */
-static void mh__plots(const char *exe, const char *outdir)
+static void mh__plots(const char *exe, const char *outdir, const char *farm_json)
 {
     char script[PATH_MAX];
     snprintf(script, sizeof script, "%s", exe);
@@ -349,7 +353,11 @@ static void mh__plots(const char *exe, const char *outdir)
         fprintf(stderr, "minihlt study: plots skipped: %s not found\n", script);
         return;
     }
-    char *argv[] = {"/usr/bin/python3", script, (char *)outdir, NULL};
+    char *argv[] = {"/usr/bin/python3", script, (char *)outdir, NULL, NULL, NULL};
+    if (farm_json) {
+        argv[3] = "--farm";
+        argv[4] = (char *)farm_json;
+    }
     pid_t pid = mh__spawn(argv, NULL);
     int st = pid < 0 ? -1 : mh__wait(pid);
     if (st != 0)
@@ -386,7 +394,7 @@ int mh_cmd_study(int argc, char **argv)
                         .instances = 1,
                         .plots = true};
     enum { O_VARIANTS = 256, O_RTT, O_THREADS, O_STREAMS, O_EVENTS, O_INPUT, O_SCANS, O_SCAN,
-           O_MODULE, O_MODEL, O_MODELS, O_SMODEL, O_SET, O_L1, O_INST, O_NOPLOTS };
+           O_MODULE, O_MODEL, O_MODELS, O_SMODEL, O_SET, O_L1, O_INST, O_NOPLOTS, O_FARM };
     static const struct option longopts[] = {
         {"variants", required_argument, 0, O_VARIANTS}, {"rtt", required_argument, 0, O_RTT},
         {"threads", required_argument, 0, O_THREADS},   {"streams", required_argument, 0, O_STREAMS},
@@ -396,6 +404,7 @@ int mh_cmd_study(int argc, char **argv)
         {"models", required_argument, 0, O_MODELS},     {"server-model", required_argument, 0, O_SMODEL},
         {"set", required_argument, 0, O_SET},           {"l1-rate", required_argument, 0, O_L1},
         {"instances", required_argument, 0, O_INST},    {"no-plots", no_argument, 0, O_NOPLOTS},
+        {"farm", required_argument, 0, O_FARM},
         {"output", required_argument, 0, 'o'},          {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     int c;
@@ -442,6 +451,7 @@ int mh_cmd_study(int argc, char **argv)
             o.instances = (unsigned)tmp;
             break;
         case O_NOPLOTS: o.plots = false; break;
+        case O_FARM: o.farm_json = optarg; break;
         case 'o': o.outdir = optarg; break;
         case 'h': mh__study_help(stdout); return 0;
         default: return mh_cli_usage_error("study", "unknown option");
@@ -454,6 +464,8 @@ int mh_cmd_study(int argc, char **argv)
         return mh_cli_usage_error("study", "--output: path too long");
     if (access(o.config, R_OK) != 0)
         return mh_cli_usage_error("study", "%s: %s", o.config, strerror(errno));
+    if (o.farm_json && access(o.farm_json, R_OK) != 0)
+        return mh_cli_usage_error("study", "--farm %s: %s", o.farm_json, strerror(errno));
 
     char err[512];
     mh_study_run runs[MH_STUDY_MAX_RUNS];
@@ -487,7 +499,8 @@ int mh_cmd_study(int argc, char **argv)
         snprintf(err, sizeof err, "%.300s: %s", table, strerror(errno));
         return mh_cli_fail(MH_IO, err);
     }
-    mh_study_farm_opts farm = {.l1_rate_hz = o.l1_rate, .server_instances = o.instances};
+    mh_study_farm_opts farm = {
+        .l1_rate_hz = o.l1_rate, .server_instances = o.instances, .farm_json = o.farm_json};
     mh_status st = mh_study_summarize(runs, nruns, o.config, &farm, summary, tf, err, sizeof err);
     fclose(tf);
     curl_global_cleanup();
@@ -504,6 +517,6 @@ int mh_cmd_study(int argc, char **argv)
     printf("summary: %s\n", summary);
     fflush(stdout);
     if (o.plots)
-        mh__plots(exe, o.outdir);
+        mh__plots(exe, o.outdir, o.farm_json);
     return 0;
 }

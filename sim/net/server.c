@@ -51,6 +51,7 @@ struct mh_server {
     bool shut;
     int quiesced_fd; /* the listening socket after MHD_quiesce_daemon, or -1 */
     atomic_bool started;
+    atomic_bool draining; /* shutdown began: new requests on open connections get 503 */
     char mhd_err[256];
 };
 
@@ -487,6 +488,12 @@ static enum MHD_Result mh__handler(void *cls, struct MHD_Connection *c, const ch
         s->inflight++;
         pthread_mutex_unlock(&s->lock);
         *con_cls = r;
+        if (atomic_load(&s->draining)) {
+            /* A keep-alive client must not hold the drain open: it is told
+             * to go elsewhere (the remote plugin fails over). */
+            r->state = MH__ANSWERED;
+            return mh__send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "server is shutting down");
+        }
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl) {
@@ -824,6 +831,7 @@ mh_status mh_server_shutdown(mh_server *s, unsigned timeout_ms)
         return MH_OK;
     s->shut = true;
     mh_status st = MH_OK;
+    atomic_store(&s->draining, true);
     if (s->d) {
         /* Stop accepting; connections already open go on. The listening
          * socket is ours now, but the pool threads may still hold it in

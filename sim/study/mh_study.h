@@ -66,8 +66,10 @@ const char *mh_study_kind_name(mh_study_kind k);
 /* Expands the options into the runs to make: one per variant in
  * variants_csv (remote expanded once per value of rtt_csv, named
  * remote_rttN), then, when streams_csv is non-empty, one scan run per
- * streams value for each variant of scan_csv (default: the first two
- * variants). Duplicate variant names are errors. *nruns <= max. */
+ * streams value for each variant of scan_csv (default: the baseline and
+ * the first remote run with an RTT > 0, else the variant after the
+ * baseline: asynchronous offload is where more streams than threads
+ * pay). Duplicate variant names are errors. *nruns <= max. */
 mh_status mh_study_plan(const char *variants_csv, const char *rtt_csv, const char *streams_csv,
                         const char *scan_csv, mh_study_run *runs, size_t max, size_t *nruns,
                         char *err, size_t errlen);
@@ -84,6 +86,10 @@ mh_status mh_study_module_yaml(const mh_study_run *run, const char *server_url,
 typedef struct mh_study_farm_opts {
     double l1_rate_hz;       /* events/s entering the HLT (default 100 kHz) */
     unsigned server_instances; /* model instances per server (default 1) */
+    /* Optional: the JSON written by `scripts/farm.sh --json` on this
+     * machine; its measured saturation is put beside the estimate (farm
+     * .measured). NULL: none. */
+    const char *farm_json;
 } mh_study_farm_opts;
 
 /* Builds the summary of finished runs: writes DIR/summary.json (schema in
@@ -91,7 +97,7 @@ typedef struct mh_study_farm_opts {
  * estimate to out. runs[0..n) must have their report files; the baseline
  * is the first variant run of kind MAHI (else the first variant run).
  * config is the menu path recorded in the summary. Errors name the report
- * file that could not be read. */
+ * file (or farm JSON) that could not be read. */
 mh_status mh_study_summarize(const mh_study_run *runs, size_t n, const char *config,
                              const mh_study_farm_opts *farm, const char *summary_path, FILE *out,
                              char *err, size_t errlen);

@@ -162,6 +162,29 @@ static mh_status mh__streams_item(const char *item, void *ctx, char *err, size_t
     return mh__push(c, &r, err, errlen);
 }
 
+/* The default streams scan: the baseline (the first mahi run, else the
+ * first run) and the offload that waits, the first remote run with a
+ * non-zero RTT (else the first remote run, else the next variant): an
+ * asynchronous module is where more streams than threads pay. */
+static void mh__default_scan(mh__plan_ctx *c, size_t nvariants)
+{
+    size_t base = 0, other = nvariants;
+    for (size_t i = nvariants; i-- > 0;)
+        if (c->runs[i].kind == MH_STUDY_MAHI)
+            base = i;
+    for (size_t i = 0; i < nvariants; i++) {
+        const mh_study_run *r = &c->runs[i];
+        if (r->kind == MH_STUDY_REMOTE &&
+            (other == nvariants || (c->runs[other].rtt_ms == 0 && r->rtt_ms > 0)))
+            other = i;
+    }
+    if (other == nvariants)
+        other = base + 1 < nvariants ? base + 1 : (base > 0 ? 0 : nvariants);
+    c->scan_names[c->nscan_names++] = c->runs[base].name;
+    if (other < nvariants && other != base)
+        c->scan_names[c->nscan_names++] = c->runs[other].name;
+}
+
 mh_status mh_study_plan(const char *variants_csv, const char *rtt_csv, const char *streams_csv,
                         const char *scan_csv, mh_study_run *runs, size_t max, size_t *nruns,
                         char *err, size_t errlen)
@@ -178,8 +201,7 @@ mh_status mh_study_plan(const char *variants_csv, const char *rtt_csv, const cha
             if (st != MH_OK)
                 return st;
         } else {
-            for (size_t i = 0; i < nvariants && i < 2; i++)
-                c.scan_names[c.nscan_names++] = runs[i].name;
+            mh__default_scan(&c, nvariants);
         }
         for (size_t i = 0; i < c.nscan_names; i++) {
             for (size_t j = 0; j < nvariants; j++) {

@@ -21,12 +21,22 @@ typedef struct mh__runinfo {
     double hcal_cpu_fraction, hcal_real_fraction, hcal_cpu_ms;
     bool have_hcal;
     double threads, streams;
+    /* From the validation section (NaN without one): resolution =
+     * sigma_eff / median of rechit/true energy per channel, of reco/gen
+     * jet pt; the channel response median (the energy scale). */
+    double res_channel, res_jet, res_event, scale_channel;
 } mh__runinfo;
 
 static double mh__num(const json_t *obj, const char *key)
 {
     const json_t *v = json_object_get(obj, key);
     return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/* The `all` summary of one distribution of the validation section. */
+static const json_t *mh__dist_all(const json_t *validation, const char *dist)
+{
+    return json_object_get(json_object_get(validation, dist), "all");
 }
 
 static mh_status mh__load(const mh_study_run *run, mh__runinfo *ri, char *err, size_t errlen)
@@ -61,6 +71,11 @@ static mh_status mh__load(const mh_study_run *run, mh__runinfo *ri, char *err, s
             ri->hcal_cpu_ms = mh__num(g, "cpu_ms_per_event");
         }
     }
+    const json_t *val = json_object_get(json_object_get(ri->root, "sections"), "validation");
+    ri->res_channel = mh__num(mh__dist_all(val, "channel_response"), "resolution");
+    ri->scale_channel = mh__num(mh__dist_all(val, "channel_response"), "median");
+    ri->res_event = mh__num(mh__dist_all(val, "event_response"), "resolution");
+    ri->res_jet = mh__num(mh__dist_all(val, "jet_response"), "resolution");
     if (!ri->have_hcal)
         return mh_fail(err, errlen, MH_FORMAT,
                        "%s: the menu has no timing group 'hcal' (add groups: {hcal: [...]})",
@@ -86,6 +101,35 @@ static json_t *mh__accept_rates(const mh__runinfo *ri)
         json_object_set_new(o, json_string_value(json_object_get(p, "name")),
                             mh__jnum(ri->processed > 0 ? acc / ri->processed : NAN));
     }
+    return o;
+}
+
+/* Accept rate minus the baseline's, per trigger path (absolute: a rate of
+ * 0.02 -> 0.03 is +0.01); *max_abs / *max_path: the largest change (the
+ * path name lives as long as the run's report). */
+static json_t *mh__accept_changes(const mh__runinfo *ri, const mh__runinfo *base,
+                                  double *max_abs, const char **max_path)
+{
+    json_t *o = json_object();
+    json_t *rates = mh__accept_rates(ri);
+    json_t *base_rates = mh__accept_rates(base);
+    *max_abs = 0;
+    *max_path = NULL;
+    size_t i;
+    const json_t *p;
+    json_array_foreach(json_object_get(ri->root, "paths"), i, p) {
+        const char *name = json_string_value(json_object_get(p, "name"));
+        if (!json_object_get(rates, name))
+            continue; /* an end path */
+        double d = mh__num(rates, name) - mh__num(base_rates, name);
+        json_object_set_new(o, name, mh__jnum(d));
+        if (isfinite(d) && (!*max_path || fabs(d) > *max_abs)) {
+            *max_abs = fabs(d);
+            *max_path = name;
+        }
+    }
+    json_decref(rates);
+    json_decref(base_rates);
     return o;
 }
 
@@ -154,6 +198,17 @@ static json_t *mh__variant_json(const mh__runinfo *ri, const mh__runinfo *base)
     json_object_set_new(v, "achieved_over_ideal", mh__jnum(ideal > 0 ? savings / ideal : NAN));
     json_object_set_new(v, "groups_cpu_ms_per_event", mh__groups(ri));
     json_object_set_new(v, "accept_rates", mh__accept_rates(ri));
+    double max_change;
+    const char *max_path;
+    json_object_set_new(v, "accept_rate_changes",
+                        mh__accept_changes(ri, base, &max_change, &max_path));
+    json_object_set_new(v, "max_accept_rate_change",
+                        max_path ? json_pack("{s:s,s:f}", "path", max_path, "change", max_change)
+                                 : json_null());
+    json_object_set_new(v, "hcal_resolution",
+                        json_pack("{s:o,s:o,s:o,s:o}", "channel", mh__jnum(ri->res_channel),
+                                  "channel_scale", mh__jnum(ri->scale_channel), "event",
+                                  mh__jnum(ri->res_event), "jet", mh__jnum(ri->res_jet)));
     json_object_set_new(v, "counters", mh__counters(ri));
     const json_t *val = json_object_get(json_object_get(ri->root, "sections"), "validation");
     json_object_set_new(v, "validation", val ? json_deep_copy(val) : json_null());
@@ -230,6 +285,48 @@ static json_t *mh__farm(const mh__runinfo *ri, size_t n, const mh__runinfo *base
     return f;
 }
 
+/* farm.measured: scripts/farm.sh's points and saturation beside the
+ * estimate. */
+static mh_status mh__farm_measured(json_t *f, const char *path, FILE *out, char *err,
+                                   size_t errlen)
+{
+    json_error_t je;
+    json_t *m = json_load_file(path, 0, &je);
+    if (!m)
+        return mh_fail(err, errlen, MH_FORMAT, "%s: line %d: %s", path, je.line, je.text);
+    const json_t *pts = json_object_get(m, "points");
+    if (!json_is_array(pts) || json_array_size(pts) == 0) {
+        json_decref(m);
+        return mh_fail(err, errlen, MH_FORMAT, "%s: no points[] (scripts/farm.sh --json output)",
+                       path);
+    }
+    const json_t *sat = json_object_get(m, "saturation_clients");
+    json_object_set_new(f, "measured",
+                        json_pack("{s:s,s:O,s:O}", "file", path, "saturation_clients",
+                                  sat ? sat : json_null(), "points", pts));
+    fprintf(out, "  scripts/farm.sh on this machine (%s):\n", path);
+    size_t i;
+    const json_t *p;
+    json_array_foreach(pts, i, p) {
+        fprintf(out, "    %3.0f clients: %8.1f events/s per client, server queue %.3f ms, compute "
+                     "%.3f ms per request\n",
+                mh__num(p, "clients"), mh__num(p, "throughput_per_client_hz"),
+                mh__num(p, "server_queue_ms_per_request"),
+                mh__num(p, "server_compute_ms_per_request"));
+    }
+    if (json_is_number(sat))
+        fprintf(out, "  measured saturation: %.0f clients per server", json_number_value(sat));
+    else
+        fprintf(out, "  measured: still scaling at %.0f clients",
+                mh__num(json_array_get(pts, json_array_size(pts) - 1), "clients"));
+    double est = mh__num(f, "clients_per_server");
+    if (isfinite(est))
+        fprintf(out, " (estimate above: %.0f)", est);
+    fputc('\n', out);
+    json_decref(m);
+    return MH_OK;
+}
+
 static json_t *mh__scans(const mh__runinfo *ri, size_t n, const mh__runinfo *base)
 {
     json_t *streams = json_array();
@@ -255,21 +352,49 @@ static json_t *mh__scans(const mh__runinfo *ri, size_t n, const mh__runinfo *bas
     return json_pack("{s:o,s:o}", "streams", streams, "rtt", rtt);
 }
 
+/* A percentage, or "-" when not measured (no validation module). */
+static void mh__pct(FILE *out, int width, double v)
+{
+    if (isfinite(v))
+        fprintf(out, " %*.1f%%", width - 1, 100 * v);
+    else
+        fprintf(out, " %*s", width, "-");
+}
+
 static void mh__print_table(const mh__runinfo *ri, size_t n, const mh__runinfo *base, FILE *out)
 {
-    fprintf(out, "%-18s %9s %8s %8s %10s %6s %8s %6s %9s %7s\n", "variant", "CPU ms/ev",
-            "p50 ms", "p99 ms", "events/s", "HCAL", "savings", "ideal", "ach/ideal", "failed");
-    for (size_t i = 0; i < n; i++) {
-        const mh__runinfo *x = &ri[i];
+    fprintf(out, "%-18s %9s %8s %8s %9s %6s %8s %6s %9s %8s %8s %8s %6s\n", "variant",
+            "CPU ms/ev", "p50 ms", "p99 ms", "events/s", "HCAL", "savings", "ideal", "ach/ideal",
+            "HCAL res", "jet res", "max dacc", "failed");
+    /* Variants first, then the streams scan under its own heading. */
+    bool heading = false;
+    for (size_t k = 0; k < 2 * n; k++) {
+        const mh__runinfo *x = &ri[k % n];
+        if ((x->run->role == MH_STUDY_ROLE_VARIANT) != (k < n))
+            continue;
+        if (k >= n && !heading) {
+            fprintf(out, "-- streams scan (throughput vs events in flight):\n");
+            heading = true;
+        }
         double savings = base->cpu_ms > 0 ? 1.0 - x->cpu_ms / base->cpu_ms : NAN;
         double ideal = base->hcal_cpu_fraction;
-        fprintf(out, "%-18s %9.2f %8.2f %8.2f %10.1f %5.1f%% %+7.1f%% %5.1f%% %9.2f %7.0f\n",
-                x->run->name, x->cpu_ms, x->p50, x->p99, x->throughput_hz,
-                100 * x->hcal_cpu_fraction, 100 * savings, 100 * ideal,
-                ideal > 0 ? savings / ideal : NAN, x->failed);
+        double max_change;
+        const char *max_path;
+        json_decref(mh__accept_changes(x, base, &max_change, &max_path));
+        fprintf(out, "%-18s %9.2f %8.2f %8.2f %9.1f %5.1f%% %+7.1f%% %5.1f%% %9.2f", x->run->name,
+                x->cpu_ms, x->p50, x->p99, x->throughput_hz, 100 * x->hcal_cpu_fraction,
+                100 * savings, 100 * ideal, ideal > 0 ? savings / ideal : NAN);
+        mh__pct(out, 8, x->res_channel);
+        mh__pct(out, 8, x->res_jet);
+        mh__pct(out, 8, max_path ? max_change : NAN);
+        fprintf(out, " %6.0f\n", x->failed);
     }
-    fprintf(out, "baseline: %s; savings = 1 - CPU/baseline CPU per event; ideal = the baseline's "
-                 "HCAL share (Amdahl bound)\n",
+    fprintf(out,
+            "baseline: %s; savings = 1 - CPU/baseline CPU per event; ideal = the baseline's "
+            "HCAL share (Amdahl bound)\n"
+            "HCAL res = sigma_eff/median of rechit/true energy per channel (> 0.5 GeV), jet res "
+            "= same for reco/gen jet pt\n(validation module); max dacc = the largest change of "
+            "a path's accept rate vs the baseline, in points of rate\n",
             base->run->name);
 }
 
@@ -313,7 +438,17 @@ mh_status mh_study_summarize(const mh_study_run *runs, size_t n, const char *con
             json_array_append_new(variants, mh__variant_json(&ri[i], base));
     json_object_set_new(root, "scans", mh__scans(ri, n, base));
     mh__print_table(ri, n, base, out);
-    json_object_set_new(root, "farm", mh__farm(ri, n, base, farm, out));
+    json_t *fj = mh__farm(ri, n, base, farm, out);
+    json_object_set_new(root, "farm", fj);
+    if (farm && farm->farm_json) {
+        if (!json_is_object(fj)) {
+            fj = json_object();
+            json_object_set_new(root, "farm", fj);
+        }
+        st = mh__farm_measured(fj, farm->farm_json, out, err, errlen);
+        if (st != MH_OK)
+            goto out_free;
+    }
     st = mh_json_write_atomic(root, summary_path, err, errlen);
 out_free:
     json_decref(root);

@@ -404,6 +404,24 @@ START_TEST(test_async_on_demand_producer)
 }
 END_TEST
 
+START_TEST(test_async_done_inside_acquire)
+{
+    schedT_run r;
+    schedT_go(&r,
+              menu("threads: 2, streams: 3",
+                   "modules:\n  inl: {plugin: inline_async}\n  after: {plugin: probe}\n"
+                   "paths:\n  P: [inl, after]\n"),
+              NULL, 0);
+    ck_assert_msg(r.create_st == MH_OK && r.run_st == MH_OK, "%s", r.err);
+    ck_assert_int_eq(schedT_events(&r, "failed"), 20); /* the odd event numbers */
+    ck_assert_int_eq(schedT_calls(&r, "after"), 20);
+    json_t *f = json_array_get(json_object_get(json_object_get(r.report, "events"), "failures"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(f, "reason")), "inline failure");
+    schedT_totals(&r, 40);
+    schedT_free(&r);
+}
+END_TEST
+
 START_TEST(test_clock)
 {
     /* The module-timing clock (TSC where reliable) agrees with
@@ -439,6 +457,7 @@ static Suite *sched_suite(void)
     tcase_add_test(tc, test_params_through_host);
     tcase_add_test(tc, test_async_on_demand_producer);
     tcase_add_test(tc, test_clock);
+    tcase_add_test(tc, test_async_done_inside_acquire);
     suite_add_tcase(s, tc);
     return s;
 }

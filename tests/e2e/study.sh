@@ -43,7 +43,42 @@ for v in vs.values():
     assert e["accepted"] + e["rejected"] == e["processed"], e
     assert 0 <= v["hcal_cpu_fraction"] <= 1 and 0 <= v["hcal_real_fraction"] <= 1
     assert math.isclose(v["savings"], 1 - v["hlt_cpu_ms_per_event"] / base, rel_tol=1e-9)
+    # quality beside the savings: the menu's validation module gives resolutions
+    res = v["hcal_resolution"]
+    assert 0 < res["channel"] < 1 and 0 < res["jet"] < 2, res
+    assert set(v["accept_rate_changes"]) == set(v["accept_rates"]), v["accept_rate_changes"]
+    for p, d in v["accept_rate_changes"].items():
+        assert math.isclose(d, v["accept_rates"][p] - vs["mahi"]["accept_rates"][p], abs_tol=1e-12)
+assert all(d == 0 for d in vs["mahi"]["accept_rate_changes"].values())
 PYEOF
+    if grep -q "HCAL res" "$out/summary.txt" && grep -q "^facile " "$out/summary.txt"; then
+        ok "study: the table with resolutions is in summary.txt"
+    else not_ok "study: the table with resolutions is in summary.txt"; fi
+    # farm.sh --json, and the study with --farm beside the estimate
+    if [ -f build/plugins/hcal_remote.so ] && [ -f configs/hlt_remote.yaml ]; then
+        check "farm.sh: 1 and 2 clients with --json" bash scripts/farm.sh --events 4 \
+            --input data/samples/ttbar_pu60.mhe --set process.time_scale=0.01 \
+            --out "$E2E_TMP/farm" --json "$E2E_TMP/farm.json" 1 2
+        check "farm.sh: the JSON has the points plot_study.py reads" $PY - "$E2E_TMP/farm.json" <<'PYEOF'
+import json, sys
+f = json.load(open(sys.argv[1]))
+assert [p["clients"] for p in f["points"]] == [1, 2], f["points"]
+for p in f["points"]:
+    for k in ("throughput_per_client_hz", "server_queue_ms_per_request",
+              "server_compute_ms_per_request"):
+        assert isinstance(p[k], float) and p[k] >= 0, (k, p)
+    assert p["throughput_per_client_hz"] > 0 and p["server_requests"] >= 4 * p["clients"], p
+assert "saturation_clients" in f
+PYEOF
+        check "study: --farm puts the measurement beside the estimate" "$MINIHLT" study \
+            configs/hlt.yaml --variants mahi,remote --events 4 --threads 1 --streams 2 \
+            --input data/samples/ttbar_pu60.mhe --set process.time_scale=0.01 \
+            --farm "$E2E_TMP/farm.json" -o "$E2E_TMP/study_farm"
+        if grep -q "scripts/farm.sh on this machine" "$E2E_TMP/study_farm/summary.txt" \
+            && head -c 8 "$E2E_TMP/study_farm/farm_saturation.png" | grep -q PNG; then
+            ok "study: farm points in summary.txt and farm_saturation.png"
+        else not_ok "study: farm points in summary.txt and farm_saturation.png"; fi
+    fi
 else
     echo "# study: tiny real study skipped (default menu, HCAL plugins, model or sample not built yet)"
 fi

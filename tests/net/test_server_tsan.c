@@ -707,6 +707,62 @@ START_TEST(shutdown_drains_queued_requests)
 }
 END_TEST
 
+static void *shutdown_thread(void *p)
+{
+    mh_server_shutdown(p, 5000);
+    return NULL;
+}
+
+/* While draining, a new request on an already open keep-alive connection is
+ * answered 503 (clients go elsewhere) while the queued one completes. */
+START_TEST(draining_refuses_new_requests)
+{
+    mh_server *s = start(64, 1 << 20);
+    resp r;
+    CURL *keep = prep(&r, "GET", "/v2/health/ready", NULL, 0, NULL);
+    ck_assert_int_eq(curl_easy_perform(keep), CURLE_OK);
+    long st = 0;
+    curl_easy_getinfo(keep, CURLINFO_RESPONSE_CODE, &st);
+    ck_assert_int_eq(st, 200);
+    resp_free(&r);
+
+    float x[NFEAT];
+    features(5, 1, x);
+    char *body = json_request(x, 1, NULL);
+    CURL *c[1];
+    resp rs[1];
+    c[0] = prep(&rs[0], "POST", "/v2/models/facile_slow/infer", body, strlen(body), NULL);
+    free(body);
+    drain_arg a = {c, rs, 1};
+    pthread_t client, stopper;
+    pthread_create(&client, NULL, drain_client, &a);
+    long long pending = 0;
+    for (int tries = 0; tries < 200 && pending < 1; tries++) {
+        resp m;
+        http(&m, "GET", "/metrics", NULL, 0, NULL);
+        pending = metric(m.body, "nv_inference_pending_request_count{model=\"facile_slow\",version=\"1\"} ");
+        resp_free(&m);
+        if (pending < 1)
+            usleep(5000);
+    }
+    ck_assert_int_eq(pending, 1);
+    pthread_create(&stopper, NULL, shutdown_thread, s);
+    usleep(100000); /* the slow request holds the drain open for ~0.4 s more */
+    ck_assert_int_eq(curl_easy_perform(keep), CURLE_OK);
+    curl_easy_getinfo(keep, CURLINFO_RESPONSE_CODE, &st);
+    ck_assert_int_eq(st, 503);
+    ck_assert_ptr_nonnull(strstr(r.body, "server is shutting down"));
+    resp_free(&r);
+    curl_easy_cleanup(keep);
+    curl_slist_free_all(r.hdrs);
+    pthread_join(stopper, NULL);
+    pthread_join(client, NULL);
+    ck_assert_int_eq(rs[0].status, 200);
+    resp_free(&rs[0]);
+    mh_server_free(s);
+}
+END_TEST
+
 START_TEST(metrics_families_and_failures)
 {
     mh_server *s = start(64, 1 << 20);
@@ -876,6 +932,7 @@ static Suite *suite(void)
     tcase_add_test(tc, overload_answers_503);
     tcase_add_test(tc, connection_limit);
     tcase_add_test(tc, shutdown_drains_queued_requests);
+    tcase_add_test(tc, draining_refuses_new_requests);
     tcase_add_test(tc, metrics_families_and_failures);
     tcase_add_test(tc, startup_errors);
     tcase_add_test(tc, opencl_backend);

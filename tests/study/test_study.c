@@ -54,6 +54,22 @@ START_TEST(plan_expands_rtt_and_scans)
     ck_assert_int_eq(runs[6].role, MH_STUDY_ROLE_SCAN_STREAMS);
     ck_assert_uint_eq(runs[6].streams, 4);
     ck_assert_int_eq(runs[6].kind, MH_STUDY_MAHI);
+
+    /* default scan: the baseline and the first remote run with an RTT */
+    ck_assert_int_eq(mh_study_plan("facile,mahi,remote", "0,10", "2", "", runs,
+                                   MH_STUDY_MAX_RUNS, &n, err, sizeof err),
+                     MH_OK);
+    ck_assert_uint_eq(n, 6);
+    ck_assert_str_eq(runs[4].name, "mahi_s2");
+    ck_assert_str_eq(runs[5].name, "remote_rtt10_s2");
+    ck_assert(runs[5].rtt_ms == 10);
+    /* without remote: the baseline and the next variant */
+    ck_assert_int_eq(mh_study_plan("mahi,facile,opencl", "", "1", "", runs, MH_STUDY_MAX_RUNS,
+                                   &n, err, sizeof err),
+                     MH_OK);
+    ck_assert_uint_eq(n, 5);
+    ck_assert_str_eq(runs[3].name, "mahi_s1");
+    ck_assert_str_eq(runs[4].name, "facile_s1");
 }
 END_TEST
 
@@ -148,6 +164,34 @@ static void write_run(const char *path, uint64_t hcal_ms, uint64_t accepted, uin
     mh_timing_free(t);
 }
 
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Adds a validation section with channel and jet resolutions to a report. */
+static void add_validation(const char *path, double res_channel, double res_jet)
+{
+    json_error_t je;
+    json_t *root = json_load_file(path, 0, &je);
+    ck_assert_ptr_nonnull(root);
+    json_t *sections = json_object_get(root, "sections");
+    if (!sections) {
+        sections = json_object();
+        json_object_set_new(root, "sections", sections);
+    }
+    json_object_set_new(
+        sections, "validation",
+        json_pack("{s:i,s:{s:{s:f,s:f}},s:{s:{s:f,s:f}}}", "schema_version", 1,
+                  "channel_response", "all", "median", 1.0, "resolution", res_channel,
+                  "jet_response", "all", "median", 0.98, "resolution", res_jet));
+    ck_assert_int_eq(json_dump_file(root, path, 0), 0);
+    json_decref(root);
+}
+
 static double jnum(const json_t *o, const char *k)
 {
     const json_t *v = json_object_get(o, k);
@@ -167,8 +211,10 @@ START_TEST(summary_savings_and_farm)
     /* facile: 8+1 ms; mahi (baseline, second in the list): 8+2; remote 8+0.5 */
     for (size_t i = 0; i < n; i++)
         snprintf(runs[i].report, sizeof runs[i].report, "%s/%s.json", dir, runs[i].name);
-    write_run(runs[0].report, 1, 20, 0, 450, 2);
+    write_run(runs[0].report, 1, 22, 0, 450, 2);
+    add_validation(runs[0].report, 0.18, 0.35);
     write_run(runs[1].report, 2, 20, 0, 500, 2);
+    add_validation(runs[1].report, 0.15, 0.33);
     write_run(runs[2].report, 0, 20, 5, 425, 2);
     runs[2].have_server = true;
     runs[2].server_requests = 50;
@@ -181,12 +227,24 @@ START_TEST(summary_savings_and_farm)
     char *table = NULL;
     size_t tlen = 0;
     FILE *out = open_memstream(&table, &tlen);
-    mh_study_farm_opts farm = {.l1_rate_hz = 100e3, .server_instances = 1};
+    char farm_json[128];
+    snprintf(farm_json, sizeof farm_json, "%s/farm.json", dir);
+    write_text(farm_json, "{\"points\": [{\"clients\": 1, \"throughput_per_client_hz\": 100,"
+          " \"server_queue_ms_per_request\": 0.1, \"server_compute_ms_per_request\": 0.3},"
+          " {\"clients\": 2, \"throughput_per_client_hz\": 40,"
+          " \"server_queue_ms_per_request\": 2, \"server_compute_ms_per_request\": 0.3}],"
+          " \"saturation_clients\": 1}");
+    mh_study_farm_opts farm = {.l1_rate_hz = 100e3, .server_instances = 1, .farm_json = farm_json};
     ck_assert_int_eq(mh_study_summarize(runs, n, "menu.yaml", &farm, summary, out, err, sizeof err),
                      MH_OK);
     fclose(out);
+    ck_assert_ptr_nonnull(strstr(table, "measured saturation: 1 clients per server (estimate above: 34)"));
     ck_assert_ptr_nonnull(strstr(table, "baseline: mahi"));
     ck_assert_ptr_nonnull(strstr(table, "remote_rtt10"));
+    /* the resolutions and the accept-rate change beside the savings */
+    ck_assert_ptr_nonnull(strstr(table, "HCAL res"));
+    ck_assert_ptr_nonnull(strstr(table, "18.0%"));
+    ck_assert_ptr_nonnull(strstr(table, "4.0%"));
     free(table);
 
     json_error_t je;
@@ -213,7 +271,21 @@ START_TEST(summary_savings_and_farm)
     const json_t *facile = json_array_get(vs, 0);
     ck_assert(fabs(jnum(facile, "savings") - 0.1) < 1e-12);
     ck_assert(fabs(jnum(facile, "achieved_over_ideal") - 0.5) < 1e-12);
-    ck_assert(fabs(jnum(json_object_get(facile, "accept_rates"), "HLT_Jet") - 0.4) < 1e-12);
+    ck_assert(fabs(jnum(json_object_get(facile, "accept_rates"), "HLT_Jet") - 0.44) < 1e-12);
+    /* 22 vs the baseline's 20 accepted of 50: +0.04 */
+    ck_assert(fabs(jnum(json_object_get(facile, "accept_rate_changes"), "HLT_Jet") - 0.04) <
+              1e-12);
+    const json_t *mx = json_object_get(facile, "max_accept_rate_change");
+    ck_assert_str_eq(json_string_value(json_object_get(mx, "path")), "HLT_Jet");
+    ck_assert(fabs(jnum(mx, "change") - 0.04) < 1e-12);
+    ck_assert(fabs(jnum(json_object_get(base, "accept_rate_changes"), "HLT_Jet")) < 1e-12);
+    const json_t *res = json_object_get(facile, "hcal_resolution");
+    ck_assert(fabs(jnum(res, "channel") - 0.18) < 1e-12);
+    ck_assert(fabs(jnum(res, "jet") - 0.35) < 1e-12);
+    ck_assert(fabs(jnum(json_object_get(base, "hcal_resolution"), "channel") - 0.15) < 1e-12);
+    /* no validation module in the remote run: null, not 0 */
+    ck_assert(json_is_null(
+        json_object_get(json_object_get(json_array_get(vs, 2), "hcal_resolution"), "channel")));
     const json_t *remote = json_array_get(vs, 2);
     ck_assert(jnum(json_object_get(remote, "counters"), "fallbacks") == 5);
     ck_assert(fabs(jnum(json_object_get(remote, "server"), "compute_ms_per_request") - 0.25) <
@@ -233,6 +305,9 @@ START_TEST(summary_savings_and_farm)
     ck_assert(jnum(f, "servers_needed") == 25);
     /* remote client: 50 events in 0.425 s = 117.6 Hz -> 34 clients */
     ck_assert(fabs(jnum(f, "clients_per_server") - 4000 / (50 / 0.425)) < 1e-6);
+    const json_t *meas = json_object_get(f, "measured");
+    ck_assert(jnum(meas, "saturation_clients") == 1);
+    ck_assert_uint_eq(json_array_size(json_object_get(meas, "points")), 2);
     json_decref(root);
 }
 END_TEST
@@ -253,6 +328,27 @@ START_TEST(summary_names_bad_report)
 }
 END_TEST
 
+START_TEST(summary_names_bad_farm_json)
+{
+    mh_study_run runs[2];
+    size_t n = 0;
+    char err[512] = "";
+    ck_assert_int_eq(mh_study_plan("mahi", "0", "", "", runs, 2, &n, err, sizeof err), MH_OK);
+    snprintf(runs[0].report, sizeof runs[0].report, "%s/mahi.json", dir);
+    write_run(runs[0].report, 2, 20, 0, 500, 2);
+    char summary[128], farm_json[128];
+    snprintf(summary, sizeof summary, "%s/summary.json", dir);
+    snprintf(farm_json, sizeof farm_json, "%s/nofarm.json", dir);
+    write_text(farm_json, "{\"points\": []}");
+    mh_study_farm_opts farm = {.farm_json = farm_json};
+    FILE *out = fopen("/dev/null", "w");
+    ck_assert_int_eq(mh_study_summarize(runs, n, "m", &farm, summary, out, err, sizeof err),
+                     MH_FORMAT);
+    fclose(out);
+    ck_assert_ptr_nonnull(strstr(err, "nofarm.json: no points[]"));
+}
+END_TEST
+
 static Suite *study_suite(void)
 {
     Suite *s = suite_create("study");
@@ -267,6 +363,7 @@ static Suite *study_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, summary_savings_and_farm);
     tcase_add_test(tc, summary_names_bad_report);
+    tcase_add_test(tc, summary_names_bad_farm_json);
     suite_add_tcase(s, tc);
     return s;
 }

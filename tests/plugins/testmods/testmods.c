@@ -206,7 +206,61 @@ static const mh_module_type params_type = {
     .destroy = free,
 };
 
-static const mh_module_type *const testmods_types[] = {&probe_type, &params_type};
+/* `inline_async` completes its external work inside acquire() (as a module
+ * does when a result is cached or a request fails at once): async_done is
+ * called before acquire returns; odd events complete with an error. */
+typedef struct inl {
+    const mh_host *host;
+} inl;
+
+static mh_status inl_create(const mh_host *h, mh_module_ctx *ctx, const mh_params *p,
+                            void **self, char *err, size_t errlen)
+{
+    (void)ctx;
+    (void)p;
+    (void)err;
+    (void)errlen;
+    inl *m = calloc(1, sizeof *m);
+    if (!m)
+        return MH_NOMEM;
+    m->host = h;
+    *self = m;
+    return MH_OK;
+}
+
+static mh_status inl_acquire(void *self, mh_event *ev, mh_async *done, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    inl *m = self;
+    if (m->host->event_raw(ev)->event % 2)
+        m->host->async_done(done, MH_NET, "inline failure");
+    else
+        m->host->async_done(done, MH_OK, NULL);
+    return MH_OK;
+}
+
+static mh_status inl_produce(void *self, mh_event *ev, char *err, size_t errlen)
+{
+    inl *m = self;
+    if (m->host->event_raw(ev)->event % 2)
+        return mh_fail(err, errlen, MH_INTERNAL, "produce() ran after a failed async_done");
+    return MH_OK;
+}
+
+static const mh_module_type inl_type = {
+    .abi_version = MH_MODULE_ABI_VERSION,
+    .struct_size = sizeof(mh_module_type),
+    .name = "inline_async",
+    .help = "calls async_done inside acquire (tests)",
+    .kind = MH_KIND_PRODUCER,
+    .create = inl_create,
+    .acquire = inl_acquire,
+    .produce = inl_produce,
+    .destroy = free,
+};
+
+static const mh_module_type *const testmods_types[] = {&probe_type, &params_type, &inl_type};
 
 static const mh_plugin testmods_plugin = {
     .abi_version = MH_MODULE_ABI_VERSION,
@@ -214,7 +268,7 @@ static const mh_plugin testmods_plugin = {
     .name = "testmods",
     .description = "modules for the scheduler tests",
     .types = testmods_types,
-    .n_types = 2,
+    .n_types = 3,
 };
 
 MH_PLUGIN_EXPORT const mh_plugin *minihlt_plugin_entry(void);
