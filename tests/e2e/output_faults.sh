@@ -92,4 +92,13 @@ rc=$?
 if [ "$rc" -eq 1 ] && grep -Eq "cannot write the report at byte [0-9]+: File too large" "$T/err" &&
     [ "$(find "$T/r" | wc -l)" -eq 1 ]; then ok "--report on a full disk: exit 1, errno named, nothing left"
 else not_ok "--report on a full disk (exit $rc)"; sed 's/^/#   /' "$T/err"; ls "$T/r" | sed 's/^/#   /'; fi
+
+# `minihlt gen` writes events and conditions the same way.
+mkfifo "$T/r/gen.mhe" "$T/r/cond.txt"
+check_fails "gen -o onto a FIFO is refused" 1 "gen.mhe: exists and is not a regular file" \
+    "$MINIHLT" gen -n 2 -o "$T/r/gen.mhe"
+check_fails "gen --conditions-out onto a FIFO is refused" 1 "cond.txt: exists and is not a regular file" \
+    "$MINIHLT" gen --conditions-out "$T/r/cond.txt"
+if [ -p "$T/r/gen.mhe" ] && [ -p "$T/r/cond.txt" ] && [ "$(find "$T/r" | wc -l)" -eq 3 ]; then
+    ok "gen: FIFOs untouched, no temporaries"; else not_ok "gen: FIFO replaced or temporary left"; fi
 e2e_done
