@@ -10,7 +10,7 @@ serve_start() {
     SERVER_PID=$!
     URL=""
     for _ in $(seq 100); do
-        URL=$(sed -n 's/^listening on //p' "$_log")
+        URL=$(sed -n 's/^listening on //p' "$_log" 2>/dev/null)  # the log may not exist yet
         [ -n "$URL" ] && return 0
         sleep 0.1
     done

@@ -438,6 +438,14 @@ mh_status mh_hcal_conditions_write(const mh_hcal_conditions *c, const char *path
     mh_status st = mh_hcal_conditions_format(c, &text, &len, err, errlen);
     if (st != MH_OK)
         return st;
+    /* The temporary file is renamed over path: a device, FIFO or directory there
+     * (`--conditions-out /dev/full`) would be replaced by a regular file. */
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        st = mh_fail(err, errlen, MH_INVALID,
+                     "%s: exists and is not a regular file (writing would replace it)", path);
+        goto free_text;
+    }
     int n = snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", path);
     if (n < 0 || (size_t)n >= sizeof tmp) {
         st = mh_fail(err, errlen, MH_INVALID, "%s: path too long", path);

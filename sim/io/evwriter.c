@@ -28,6 +28,7 @@ struct mh_evwriter {
     int fd;
     uint64_t pos;          /* bytes written so far */
     mh_status failed;      /* sticky: MH_OK until a write fails */
+    char why[160];         /* the first write error, repeated by later calls and close */
     mh_evmeta *meta;
     uint32_t epc;
     ZSTD_CCtx *cctx;
@@ -69,8 +70,9 @@ static mh_status mh__write_all(mh_evwriter *w, const void *buf, size_t n, char *
         if (k <= 0) {
             int e = k < 0 ? errno : EIO;
             w->failed = MH_IO;
-            return mh_fail(err, errlen, MH_IO, "%s: write failed at byte %" PRIu64 ": %s",
-                           w->path, w->pos, strerror(e));
+            snprintf(w->why, sizeof w->why, "write failed at byte %" PRIu64 ": %s", w->pos,
+                     strerror(e));
+            return mh_fail(err, errlen, MH_IO, "%s: %s", w->path, w->why);
         }
         p += k;
         n -= (size_t)k;
@@ -140,6 +142,15 @@ mh_status mh_evwriter_open(const char *path, const mh_evmeta *meta,
         ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1)) ||
         ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_contentSizeFlag, 1))) {
         st = mh_fail(err, errlen, MH_INTERNAL, "%s: cannot configure zstd", path);
+        goto fail_free;
+    }
+
+    /* The temporary file is renamed over path at close: a device, FIFO or directory
+     * there (`file: /dev/null`, `/dev/full`) would be replaced by a regular file. */
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        st = mh_fail(err, errlen, MH_INVALID,
+                     "%s: exists and is not a regular file (the output would replace it)", path);
         goto fail_free;
     }
 
@@ -329,7 +340,8 @@ mh_status mh_evwriter_write_frame(mh_evwriter *w, const mh_evframe *f, char *err
     if (!w || !f)
         return mh_fail(err, errlen, MH_INVALID, "mh_evwriter_write_frame: NULL argument");
     if (w->failed != MH_OK)
-        return mh_fail(err, errlen, w->failed, "%s: writer failed earlier", w->path);
+        return mh_fail(err, errlen, w->failed, "%s: writer failed earlier (%s)", w->path,
+                       w->why);
     mh_status st = mh__flush_cluster(w, err, errlen);
     if (st != MH_OK)
         return st;
@@ -346,7 +358,8 @@ mh_status mh_evwriter_write(mh_evwriter *w, const mh_rawevent *ev, char *err, si
     if (!w || !ev)
         return mh_fail(err, errlen, MH_INVALID, "mh_evwriter_write: NULL argument");
     if (w->failed != MH_OK)
-        return mh_fail(err, errlen, w->failed, "%s: writer failed earlier", w->path);
+        return mh_fail(err, errlen, w->failed, "%s: writer failed earlier (%s)", w->path,
+                       w->why);
     mh_status st = mh__check_event(ev, w->nevents, w->path, err, errlen);
     if (st != MH_OK)
         return st;
@@ -393,7 +406,8 @@ mh_status mh_evwriter_close(mh_evwriter *w, char *err, size_t errlen)
     mh_status st = w->failed;
     uint8_t *meta = NULL;
     if (st != MH_OK) {
-        mh_fail(err, errlen, st, "%s: writer failed earlier; nothing written", w->path);
+        mh_fail(err, errlen, st, "%s: writer failed earlier (%s); nothing written", w->path,
+                w->why);
         goto fail;
     }
     st = mh__flush_cluster(w, err, errlen);

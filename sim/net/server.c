@@ -1,6 +1,6 @@
 /* server.c - the HTTP front end of the inference server (libmicrohttpd).
  *
- * libmicrohttpd runs its own epoll threads (a pool of opts.threads). A GET
+ * libmicrohttpd runs its own poll threads (a pool of opts.threads). A GET
  * is answered inside the access handler. An infer POST is read into a
  * size-capped buffer, parsed (protocol.c), checked against the model and
  * queued to the model's batcher (model.c); the connection is then suspended
@@ -715,7 +715,11 @@ static mh_status mh__listen(mh_server *s, char *err, size_t errlen)
     if (gai != 0 || !ai)
         return mh_fail(err, errlen, MH_NET, "cannot resolve host '%s': %s", s->host,
                        gai_strerror(gai));
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+    /* poll, not epoll: libmicrohttpd 0.9.75's edge-triggered epoll misses a client's close
+     * when it arrives with the last bytes of a partial request (headers or body), and the
+     * connection then holds its fd until the 60 s timeout - an easy fd exhaustion
+     * (tests/e2e/load.sh, "abandoned" requests). */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC |
                      MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
@@ -831,7 +835,7 @@ mh_status mh_server_shutdown(mh_server *s, unsigned timeout_ms)
     if (s->d) {
         /* Stop accepting; connections already open go on. The listening
          * socket is ours now, but the pool threads may still hold it in
-         * their epoll sets: it is closed after MHD_stop_daemon. */
+         * their poll sets: it is closed after MHD_stop_daemon. */
         s->quiesced_fd = MHD_quiesce_daemon(s->d);
         struct timespec dl;
         clock_gettime(CLOCK_REALTIME, &dl);

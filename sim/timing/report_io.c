@@ -19,6 +19,14 @@ mh_status mh__json_write_atomic(json_t *root, const char *path, char *err, size_
         return mh_fail(err, errlen, MH_NOMEM, "%s: out of memory", path);
     memcpy(tmp, path, n);
     memcpy(tmp + n, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
+    /* The temporary file is renamed over path: a device, FIFO or directory there
+     * (`--report /dev/full`, `/dev/stdout`) would be replaced by a regular file. */
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        st = mh_fail(err, errlen, MH_INVALID,
+                     "%s: exists and is not a regular file (the report would replace it)", path);
+        goto out_free;
+    }
     int fd = mkstemp(tmp);
     if (fd < 0) {
         st = mh_fail(err, errlen, MH_IO, "%s: cannot create a temporary file: %s", path,
@@ -30,12 +38,32 @@ mh_status mh__json_write_atomic(json_t *root, const char *path, char *err, size_
         st = mh_fail(err, errlen, MH_IO, "%s: %s", tmp, strerror(errno));
         goto out_close;
     }
-    if (json_dumpfd(root, fd, JSON_INDENT(2) | JSON_REAL_PRECISION(12)) != 0) {
-        st = mh_fail(err, errlen, MH_IO, "%s: cannot write the report: %s", tmp,
-                     errno ? strerror(errno) : "encoding error");
+    /* Encoded first, then written here: json_dumpfd reports a short write (disk full,
+     * file size limit) as a failure with a stale errno. */
+    char *text = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
+    if (!text) {
+        st = mh_fail(err, errlen, MH_NOMEM, "%s: cannot encode the report", path);
         goto out_close;
     }
-    if (write(fd, "\n", 1) != 1 || fsync(fd) != 0) {
+    size_t len = strlen(text), done = 0;
+    text[len] = '\n'; /* json_dumps's terminator becomes the final newline */
+    while (done < len + 1) {
+        errno = 0;
+        ssize_t k = write(fd, text + done, len + 1 - done);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        done += (size_t)k;
+    }
+    int werr = done < len + 1 ? (errno ? errno : EIO) : 0;
+    free(text);
+    if (werr) {
+        st = mh_fail(err, errlen, MH_IO, "%s: cannot write the report at byte %zu: %s", tmp, done,
+                     strerror(werr));
+        goto out_close;
+    }
+    if (fsync(fd) != 0) {
         st = mh_fail(err, errlen, MH_IO, "%s: cannot write the report: %s", tmp, strerror(errno));
         goto out_close;
     }

@@ -11,6 +11,10 @@ if ! command -v valgrind >/dev/null; then
     echo "# skip - valgrind not installed (apt-get install valgrind)"
     e2e_done
 fi
+if grep -q __asan_init "$MINIHLT" 2>/dev/null || grep -q __tsan_init "$MINIHLT" 2>/dev/null; then
+    echo "# skip - $MINIHLT is built with a sanitizer (valgrind cannot run it)"
+    e2e_done
+fi
 SAMPLE=data/samples/ttbar_pu60.mhe
 VG=(valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --error-exitcode=99
     --track-origins=no --suppressions=tests/valgrind.supp)
@@ -35,4 +39,28 @@ printf '\377\377\377\377' | dd of="$E2E_TMP/d.mhe" bs=1 seek=1000 conv=notrunc 2
 vg_run "valgrind: damaged input, run fails: clean" 1 run configs/hlt.yaml --input "$E2E_TMP/d.mhe" \
     --events 4 --threads 2 --set process.time_scale=0.01 --quiet \
     --set modules.hbheReco.plugin=hcal_facile
+
+# The server: good, malformed, oversized and abandoned requests, then SIGTERM (drain).
+"${VG[@]}" "$MINIHLT" serve --models data/models --port 0 --max-body 1048576 --quiet \
+    >"$E2E_TMP/srv.out" 2>"$E2E_TMP/srv.err" &
+pid=$!
+URL=""
+for _ in $(seq 300); do
+    URL=$(sed -n 's/^listening on //p' "$E2E_TMP/srv.out")
+    [ -n "$URL" ] && break
+    sleep 0.1
+done
+if [ -n "$URL" ]; then
+    python3 scripts/load/load.py --url "$URL" --pid "$pid" --clients 2 --duration 3 \
+        --bad-fraction 0.3 --max-body 1048576 >"$E2E_TMP/load.out" 2>&1
+fi
+grep -E "^(requests|server)" "$E2E_TMP/load.out" 2>/dev/null | sed "s/^/# /"
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+if [ -n "$URL" ] && [ "$rc" -eq 0 ] && ! grep -q '^==[0-9]*==' "$E2E_TMP/srv.err"; then
+    ok "valgrind: serve under good and bad requests, SIGTERM: clean"
+else
+    not_ok "valgrind: serve (exit $rc; 99 = memcheck errors)"; sed 's/^/#   /' "$E2E_TMP/srv.err" | head -n 30
+fi
 e2e_done
