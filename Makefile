@@ -5,6 +5,7 @@
 #   make all        build library, program, plugins and tests
 #   make sanitize   ASan+UBSan build in build/asan and run the unit tests there
 #   make tsan       TSan build in build/tsan and run the scheduler tests there
+#   make load       the long load test of minihlt serve (64 clients, 60 s)
 #   make bench      run every benchmark under scripts/bench/
 #   make deps       install the Debian packages minihlt needs (as root)
 #   make clean
@@ -60,7 +61,7 @@ DEFAULT_MENU := configs/hlt.yaml
 
 .SECONDARY:
 
-.PHONY: all lib bin plugins tests deps run test test-unit test-e2e sanitize tsan bench clean sample
+.PHONY: all lib bin plugins tests deps run test test-unit test-e2e sanitize tsan load bench clean sample
 
 all: lib bin plugins tests
 
@@ -161,6 +162,11 @@ tsan:
 	@$(MAKE) --no-print-directory BUILD=build/tsan OPT=-O1 SAN="-fsanitize=thread" all
 	@TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp" \
 	  sh scripts/run_tests.sh build/tsan tsan
+
+# Issue 8's figure (64 clients for 60 s, 10% bad requests); not in `make test`,
+# whose tests/e2e/load.sh runs 8 clients for 5 s.
+load: all
+	@python3 scripts/load/load.py --start $(BIN) --clients 64 --duration 60 --check
 
 bench: all
 	@sh scripts/bench/run_all.sh $(BUILD)

@@ -1,6 +1,6 @@
 #!/bin/bash
 # load.sh - the short version of scripts/load/load.py in `make test` (issue 8, "Faults and
-# load"): 8 clients for 5 s against `minihlt serve` (data/models, --max-body 1 MiB) with 10%
+# load"): 8 clients for 5 s (LOAD_CLIENTS, LOAD_SECONDS in the environment) against `minihlt serve` (data/models, --max-body 1 MiB) with 10%
 # malformed, oversized (413) or abandoned (client closes half-way) requests. Asserts: every
 # good request gets 200 with its rows, every bad one its 400/404/413, RSS growth <= 32 MB,
 # the fd count back to its baseline (abandoned connections are closed, not left to the 60 s
@@ -13,7 +13,8 @@ fi
 # ASan keeps freed memory in quarantine (256 MB): RSS is not a leak measure there.
 RSS_MB=32
 grep -q __asan_init "$MINIHLT" 2>/dev/null && RSS_MB=1024
-python3 scripts/load/load.py --url "$URL" --pid "$SERVER_PID" --clients 8 --duration 5 \
+python3 scripts/load/load.py --url "$URL" --pid "$SERVER_PID" \
+    --clients "${LOAD_CLIENTS:-8}" --duration "${LOAD_SECONDS:-5}" \
     --max-body 1048576 --max-rss-growth-mb "$RSS_MB" --check >"$E2E_TMP/load.out" 2>&1
 rc=$?
 grep -E '^(ok|not ok) ' "$E2E_TMP/load.out"
