@@ -336,21 +336,29 @@ out:
     return rc;
 }
 
-/* scripts/plot_study.py next to the build: BUILD/bin/minihlt -> ../../scripts. */
+/* scripts/plot_study.py of the checkout the program was built in: the nearest parent of the
+ * program's directory that has it (BUILD/bin/minihlt -> ../../scripts, and
+ * build/asan/bin/minihlt -> ../../../scripts for the sanitizer builds). */
 static void mh__plots(const char *exe, const char *outdir, const char *farm_json)
 {
+    char dir[PATH_MAX];
     char script[PATH_MAX];
-    snprintf(script, sizeof script, "%s", exe);
-    for (int up = 0; up < 3; up++) {
-        char *slash = strrchr(script, '/');
+    snprintf(dir, sizeof dir, "%s", exe);
+    script[0] = '\0';
+    for (int up = 0; up < 5 && !script[0]; up++) {
+        char *slash = strrchr(dir, '/');
         if (!slash)
-            return;
+            break;
         *slash = '\0';
+        if (up < 2)
+            continue; /* BUILD/bin: no scripts/ there */
+        char cand[PATH_MAX];
+        int n = snprintf(cand, sizeof cand, "%.4000s/scripts/plot_study.py", dir);
+        if (n > 0 && (size_t)n < sizeof cand && access(cand, R_OK) == 0)
+            snprintf(script, sizeof script, "%s", cand);
     }
-    size_t len = strlen(script);
-    snprintf(script + len, sizeof script - len, "/scripts/plot_study.py");
-    if (access(script, R_OK) != 0) {
-        fprintf(stderr, "minihlt study: plots skipped: %s not found\n", script);
+    if (!script[0]) {
+        fprintf(stderr, "minihlt study: plots skipped: no scripts/plot_study.py above %s\n", exe);
         return;
     }
     char *argv[] = {"/usr/bin/python3", script, (char *)outdir, NULL, NULL, NULL};
