@@ -5,6 +5,7 @@
 # onnxruntime lines only when PyPI is reachable).
 . "$(dirname "$0")/lib.sh"
 BUILD=${MINIHLT_BUILD:-build}
+asan_preload_for_python "$BUILD"
 export HCAL_BENCH_EVENTS=2 HCAL_BENCH_CHANNELS=300 HCAL_BENCH_PILEUPS=0 HCAL_BENCH_SAMPLE_EVENTS=2
 check "hcal.sh runs" sh scripts/bench/hcal.sh "$BUILD" tests/data/facile_tiny
 cp "$E2E_TMP/out" "$E2E_TMP/bench.out"

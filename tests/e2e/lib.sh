@@ -28,3 +28,16 @@ check_fails() {
 }
 
 e2e_done() { exit "$e2e_failed"; }
+
+# asan_preload_for_python BUILD: on an ASan build (make sanitize), the scripts that load
+# BUILD/lib/libminihlt.so into Python through ctypes (export_onnx.py, bench/hcal_onnx.py)
+# and the programs linked against it without -fsanitize (scripts/bench/hcal.sh) abort with
+# "ASan runtime does not come first in initial library list": preload the runtime for the
+# rest of the script. Leak checking goes off there (Python and onnxruntime keep memory to
+# the end by design); the library's code still runs under ASan+UBSan.
+asan_preload_for_python() {
+    grep -q __asan_init "$1/lib/libminihlt.so" 2>/dev/null || return 0
+    LD_PRELOAD=$(${CC:-cc} -print-file-name=libasan.so)
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+    export LD_PRELOAD ASAN_OPTIONS
+}

@@ -11,6 +11,7 @@
 # without it the test prints why and skips.
 . "$(dirname "$0")/lib.sh"
 BUILD=${MINIHLT_BUILD:-build}
+asan_preload_for_python "$BUILD"
 MODEL=tests/data/facile_tiny
 PY3=/usr/bin/python3
 

@@ -5,6 +5,7 @@
 # summary is checked for consistency.
 . "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3
+BUILD=${MINIHLT_BUILD:-build}
 
 check_fails "study: no menu is a usage error" 2 "expected one menu file" "$MINIHLT" study
 check_fails "study: unknown variant named" 2 "unknown variant 'gpu'" \
@@ -24,7 +25,7 @@ check_fails "plot_study: malformed summary named" 1 "summary.json: missing key '
     $PY scripts/plot_study.py "$E2E_TMP/plots"
 
 # A tiny real study, when the pieces it runs are built.
-if [ -f configs/hlt.yaml ] && [ -f build/plugins/hcal_mahi.so ] && [ -f build/plugins/hcal_facile.so ] \
+if [ -f configs/hlt.yaml ] && [ -f "$BUILD/plugins/hcal_mahi.so" ] && [ -f "$BUILD/plugins/hcal_facile.so" ] \
     && [ -d data/models/facile ] && [ -f data/samples/ttbar_pu60.mhe ]; then
     out="$E2E_TMP/study"
     check "study: mahi and facile on the committed sample" "$MINIHLT" study configs/hlt.yaml \
@@ -55,8 +56,8 @@ PYEOF
         ok "study: the table with resolutions is in summary.txt"
     else not_ok "study: the table with resolutions is in summary.txt"; fi
     # farm.sh --json, and the study with --farm beside the estimate
-    if [ -f build/plugins/hcal_remote.so ] && [ -f configs/hlt_remote.yaml ]; then
-        check "farm.sh: 1 and 2 clients with --json" bash scripts/farm.sh --events 4 \
+    if [ -f "$BUILD/plugins/hcal_remote.so" ] && [ -f configs/hlt_remote.yaml ]; then
+        check "farm.sh: 1 and 2 clients with --json" bash scripts/farm.sh --build "$BUILD" --events 4 \
             --input data/samples/ttbar_pu60.mhe --set process.time_scale=0.01 \
             --out "$E2E_TMP/farm" --json "$E2E_TMP/farm.json" 1 2
         check "farm.sh: the JSON has the points plot_study.py reads" $PY - "$E2E_TMP/farm.json" <<'PYEOF'
