@@ -824,15 +824,19 @@ void mh_timing_report_text(const mh_timing *t, FILE *out)
 
     if (t->ngroups) {
         int w = mh__maxlen(t->group_names, t->ngroups, 5);
-        fprintf(out, "\nGroups (HLT time fraction: share of the summed module time)\n");
-        fprintf(out, "  %-*s %8s %11s %7s %11s %7s\n", w, "group", "modules", "CPU ms/ev",
-                "% CPU", "real ms/ev", "% real");
-        for (size_t g = 0; g < t->ngroups; g++)
-            fprintf(out, "  %-*s %8zu %11.3f %7.2f %11.3f %7.2f\n", w, t->group_names[g],
+        fprintf(out, "\nGroups (HLT time fraction: share of the summed module time and of the "
+                     "mean event latency)\n");
+        fprintf(out, "  %-*s %8s %11s %7s %11s %7s %9s\n", w, "group", "modules", "CPU ms/ev",
+                "% CPU", "real ms/ev", "% real", "% latency");
+        double lat_mean = mh__lat_mean_ms(&m);
+        for (size_t g = 0; g < t->ngroups; g++) {
+            double real_ms = mh__per_ev_ms(m.group_real[g], m.read);
+            fprintf(out, "  %-*s %8zu %11.3f %7.2f %11.3f %7.2f %9.2f\n", w, t->group_names[g],
                     t->group_nmods[g], mh__per_ev_ms(m.group_cpu[g], m.read),
-                    100.0 * mh__frac(m.group_cpu[g], (double)m.total_cpu),
-                    mh__per_ev_ms(m.group_real[g], m.read),
-                    100.0 * mh__frac(m.group_real[g], (double)m.total_real));
+                    100.0 * mh__frac(m.group_cpu[g], (double)m.total_cpu), real_ms,
+                    100.0 * mh__frac(m.group_real[g], (double)m.total_real),
+                    100.0 * mh__frac(real_ms, lat_mean));
+        }
     }
 
     fprintf(out, "\nEvent latency (ms, %zu events): p50 %.3f  p90 %.3f  p99 %.3f  mean %.3f  max %.3f\n",
@@ -975,6 +979,7 @@ static json_t *mh__build_json(const mh_timing *t, const mh__merged *m, const cha
     mh__jset(root, "paths", paths, &ok);
 
     json_t *groups = json_array();
+    double lat_mean = mh__lat_mean_ms(m);
     for (size_t g = 0; groups && g < t->ngroups; g++) {
         json_t *names = json_array();
         for (size_t k = 0; names && k < t->group_nmods[g]; k++)
@@ -982,12 +987,14 @@ static json_t *mh__build_json(const mh_timing *t, const mh__merged *m, const cha
         if (!names)
             ok = 0;
         mh__jappend(groups,
-                    json_pack("{s:s, s:o*, s:f, s:f, s:f, s:f}", "name", t->group_names[g],
+                    json_pack("{s:s, s:o*, s:f, s:f, s:f, s:f, s:f}", "name", t->group_names[g],
                               "modules", names, "cpu_ms_per_event",
                               mh__per_ev_ms(m->group_cpu[g], rd), "real_ms_per_event",
                               mh__per_ev_ms(m->group_real[g], rd), "cpu_fraction",
                               mh__frac(m->group_cpu[g], (double)m->total_cpu), "real_fraction",
-                              mh__frac(m->group_real[g], (double)m->total_real)),
+                              mh__frac(m->group_real[g], (double)m->total_real),
+                              "latency_fraction",
+                              mh__frac(mh__per_ev_ms(m->group_real[g], rd), lat_mean)),
                     &ok);
     }
     mh__jset(root, "groups", groups, &ok);
