@@ -53,7 +53,7 @@ typedef struct mh__mod_acc {
 } mh__mod_acc;
 
 typedef struct mh__path_acc {
-    mh__acc real, cpu, accepted, rejected;
+    mh__acc real, cpu, accepted, rejected, prescaled;
 } mh__path_acc;
 
 typedef struct mh__lat_chunk {
@@ -394,6 +394,16 @@ void mh_timing_path(mh_timing *t, size_t path, bool accepted)
     mh__add(accepted ? &s->paths[path].accepted : &s->paths[path].rejected, 1);
 }
 
+void mh_timing_path_prescaled(mh_timing *t, size_t path)
+{
+    if (!t || path >= t->npaths)
+        return;
+    mh__shard *s = mh__shard_get(t);
+    if (!s)
+        return;
+    mh__add(&s->paths[path].prescaled, 1);
+}
+
 static void mh__record_failure(mh_timing *t, const char *module, const char *reason)
 {
     if (!module)
@@ -490,7 +500,7 @@ typedef struct mh__mod_sum {
 } mh__mod_sum;
 
 typedef struct mh__path_sum {
-    uint64_t real, cpu, accepted, rejected;
+    uint64_t real, cpu, accepted, rejected, prescaled;
 } mh__path_sum;
 
 /* Everything a report needs, derived from all shards. */
@@ -587,6 +597,7 @@ static mh_status mh__merge(const mh_timing *t, mh__merged *m)
             m->paths[p].cpu += mh__get(&s->paths[p].cpu);
             m->paths[p].accepted += mh__get(&s->paths[p].accepted);
             m->paths[p].rejected += mh__get(&s->paths[p].rejected);
+            m->paths[p].prescaled += mh__get(&s->paths[p].prescaled);
         }
         for (mh__lat_chunk *c = s->lat_head; c; c = c->next)
             nlat += c->n;
@@ -751,12 +762,13 @@ static void mh__text_paths(const mh_timing *t, const mh__merged *m, FILE *out, s
     if (first >= last)
         return;
     int w = mh__maxlen(t->paths + first, last - first, 4);
-    fprintf(out, "\n%s\n  %-*s %10s %10s %8s %11s %11s\n", title, w, "name", "accepted",
-            "rejected", "rate %", "real ms/ev", "CPU ms/ev");
+    fprintf(out, "\n%s\n  %-*s %10s %10s %10s %8s %11s %11s\n", title, w, "name", "accepted",
+            "rejected", "prescaled", "rate %", "real ms/ev", "CPU ms/ev");
     for (size_t p = first; p < last; p++) {
         const mh__path_sum *s = &m->paths[p];
-        fprintf(out, "  %-*s %10llu %10llu %8.2f %11.3f %11.3f\n", w, t->paths[p],
+        fprintf(out, "  %-*s %10llu %10llu %10llu %8.2f %11.3f %11.3f\n", w, t->paths[p],
                 (unsigned long long)s->accepted, (unsigned long long)s->rejected,
+                (unsigned long long)s->prescaled,
                 100.0 * mh__frac((double)s->accepted, (double)m->processed),
                 mh__per_ev_ms((double)s->real, m->read), mh__per_ev_ms((double)s->cpu, m->read));
     }
@@ -969,9 +981,10 @@ static json_t *mh__build_json(const mh_timing *t, const mh__merged *m, const cha
     for (size_t p = 0; paths && p < t->npaths; p++) {
         const mh__path_sum *s = &m->paths[p];
         mh__jappend(paths,
-                    json_pack("{s:s, s:b, s:I, s:I, s:f, s:f}", "name", t->paths[p], "end_path",
-                              p >= t->npaths - t->nend_paths, "accepted", (json_int_t)s->accepted,
-                              "rejected", (json_int_t)s->rejected, "real_ms_per_event",
+                    json_pack("{s:s, s:b, s:I, s:I, s:I, s:f, s:f}", "name", t->paths[p],
+                              "end_path", p >= t->npaths - t->nend_paths, "accepted",
+                              (json_int_t)s->accepted, "rejected", (json_int_t)s->rejected,
+                              "prescaled", (json_int_t)s->prescaled, "real_ms_per_event",
                               mh__per_ev_ms((double)s->real, rd), "cpu_ms_per_event",
                               mh__per_ev_ms((double)s->cpu, rd)),
                     &ok);

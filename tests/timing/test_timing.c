@@ -409,6 +409,38 @@ START_TEST(latency_fraction_overlap_and_wait)
 }
 END_TEST
 
+/* A path that its prescale kept from running is counted as prescaled, apart
+ * from accepted and rejected, in the JSON report and the text table. */
+START_TEST(path_prescaled_counted)
+{
+    make_tmpdir();
+    mh_timing *t = make_timing();
+    for (int ev = 0; ev < 5; ev++) {
+        if (ev % 3 == 0)
+            mh_timing_path(t, 1, ev == 0);
+        else
+            mh_timing_path_prescaled(t, 1);
+        mh_timing_event(t, MH_EVENT_REJECTED, MS, NULL, NULL);
+    }
+    mh_timing_path_prescaled(t, 9); /* out of range: ignored */
+    json_t *r = write_and_load(t, "ps.json", NULL, NULL);
+    json_t *p = json_array_get(json_object_get(r, "paths"), 1);
+    ck_assert_int_eq((int)num(p, "accepted"), 1);
+    ck_assert_int_eq((int)num(p, "rejected"), 1);
+    ck_assert_int_eq((int)num(p, "prescaled"), 3);
+    ck_assert_int_eq((int)num(json_array_get(json_object_get(r, "paths"), 0), "prescaled"), 0);
+    json_decref(r);
+    char *txt = text_report(t);
+    char line[512];
+    ck_assert_ptr_nonnull(strstr(txt, "prescaled"));
+    line_with(txt, "  HLT_MET ", line, sizeof line);
+    ck_assert_msg(strstr(line, " 1          1          3 "), "%s", line);
+    free(txt);
+    mh_timing_free(t);
+    remove_tmpdir();
+}
+END_TEST
+
 static const struct {
     uint64_t v[8];
     size_t n;
@@ -546,6 +578,7 @@ int main(void)
     tcase_add_test(tc, text_table);
     tcase_add_test(tc, widths_follow_labels);
     tcase_add_test(tc, latency_fraction_overlap_and_wait);
+    tcase_add_test(tc, path_prescaled_counted);
     tcase_add_loop_test(tc, percentiles_nearest_rank, 0, sizeof pct_cases / sizeof *pct_cases);
     tcase_add_test(tc, percentiles_large_sample);
     tcase_add_test(tc, failure_reasons_capped);
