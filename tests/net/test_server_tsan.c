@@ -445,16 +445,31 @@ START_TEST(body_and_header_caps)
     ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(j, "error")), "--max-body"));
     json_decref(j);
     resp_free(&r);
-    /* A 100 KB header line is refused by libmicrohttpd, not a crash. */
-    char *hdr = malloc(100 * 1024 + 16);
+    /* Request headers above libmicrohttpd's 64 KiB connection pool: 431
+     * (libmicrohttpd's own answer, with its HTML body: the one answer that
+     * is not JSON), the connection closed, and the server goes on serving;
+     * repeated so that a leak per refusal would show under the sanitizers. */
+    size_t hn = 70 * 1024;
+    char *hdr = malloc(hn + 16);
     memcpy(hdr, "X-Big: ", 7);
-    memset(hdr + 7, 'a', 100 * 1024);
-    hdr[7 + 100 * 1024] = 0;
-    CURL *c = prep(&r, "GET", "/v2", NULL, 0, hdr);
-    curl_easy_perform(c); /* the server may close the connection: either is fine */
-    finish(c, &r);
-    ck_assert_msg(r.status == 0 || r.status >= 400, "status %ld", r.status);
-    resp_free(&r);
+    memset(hdr + 7, 'a', hn);
+    hdr[7 + hn] = 0;
+    for (int i = 0; i < 5; i++) {
+        CURL *c = prep(&r, "GET", "/v2", NULL, 0, hdr);
+        CURLcode cc = curl_easy_perform(c);
+        ck_assert_msg(cc == CURLE_OK, "%s", curl_easy_strerror(cc));
+        finish(c, &r);
+        ck_assert_int_eq(r.status, 431);
+        ck_assert_ptr_nonnull(r.body);
+        ck_assert_ptr_nonnull(strstr(r.body, "Your HTTP header was too big"));
+        resp_free(&r);
+        http(&r, "GET", "/v2", NULL, 0, NULL);
+        ck_assert_int_eq(r.status, 200);
+        j = resp_json(&r);
+        ck_assert_str_eq(json_string_value(json_object_get(j, "name")), "minihlt");
+        json_decref(j);
+        resp_free(&r);
+    }
     free(hdr);
     free(big);
     /* The same cap on a chunked upload (no Content-Length). */
