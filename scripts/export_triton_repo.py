@@ -12,7 +12,7 @@ Writes, for the minihlt model repository MODEL_DIR (sim/ml/README.md format):
 so that a real Triton server serves the same network as `minihlt serve`:
   tritonserver --model-repository=REPO_DIR
 The batch dimension is Triton's: max_batch_size (from config.yaml, or
---max-batch) rows, dims without it ([46] in, [1] out); one request = one
+--max-batch; 65536 if neither) rows, dims without it ([46] in, [1] out); one request = one
 event's channels, as the hcal_remote plugin sends them. dynamic_batching,
 instance_group and parameters of config.yaml are carried over when present;
 the command-line options override them.
@@ -115,8 +115,9 @@ def main():
     name = args.name or str(cfg["name"])
     max_batch = args.max_batch if args.max_batch is not None else int(cfg.get("max_batch_size") or 0)
     if max_batch <= 0:
-        # Triton needs a bound to batch; one HBHE event is < 8000 channels.
-        max_batch = 16384
+        # Triton needs a bound to batch. One HBHE event is ~9550 channels (one request),
+        # so 65536 rows lets the dynamic batcher merge up to 6 events.
+        max_batch = 65536
     text = pbtxt(name, cfg, max_batch, args.kind, args.instances, args.max_queue_delay_us,
                  args.version)
     if not args.no_check:

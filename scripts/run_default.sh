@@ -1,6 +1,6 @@
 #!/bin/sh
 # `make run`: the default menu on the default sample, timing report on stdout.
-# Until a menu exists, shows what the sample holds instead.
+# Without configs/hlt.yaml (a stripped-down tree) it shows what the sample holds instead.
 set -eu
 BUILD=${1:-build}
 BIN="$BUILD/bin/minihlt"

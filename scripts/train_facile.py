@@ -97,12 +97,15 @@ class Net:
         return gw, gb
 
 
-def write_repo(out, name, mean, var, eps, net, max_batch):
+def write_repo(out, name, mean, var, eps, net, max_batch, delay_us):
+    """delay_us < 0: no dynamic_batching (every request executed alone)."""
     os.makedirs(os.path.join(out, "1"), exist_ok=True)
     lines = [f"# FACILE model repository: {name}",
              "# written by scripts/train_facile.py",
-             f"name: {name}", "platform: minihlt_dense", f"max_batch_size: {max_batch}",
-             "input:", "  - name: input__0", "    data_type: TYPE_FP32",
+             f"name: {name}", "platform: minihlt_dense", f"max_batch_size: {max_batch}"]
+    if delay_us >= 0:
+        lines.append(f"dynamic_batching: {{max_queue_delay_microseconds: {delay_us}}}")
+    lines += ["input:", "  - name: input__0", "    data_type: TYPE_FP32",
              f"    dims: [-1, {ref.NFEAT}]",
              "output:", "  - name: output__0", "    data_type: TYPE_FP32", "    dims: [-1, 1]",
              "layers:", f"  - {{type: batchnorm, name: bn0, units: {ref.NFEAT}, eps: {eps}}}"]
@@ -136,7 +139,14 @@ def main():
                          "1/(true + rel_floor), so that low-energy channels count as much "
                          "relative to their energy")
     ap.add_argument("--rel-floor", type=float, default=1.0, help="GeV, for --loss rel")
-    ap.add_argument("--max-batch-size", type=int, default=16384)
+    # One HBHE event is ~9550 channels (rows) and the hcal_remote client sends one request
+    # per event, so 65536 rows lets the server merge up to 6 events in one execution.
+    ap.add_argument("--max-batch-size", type=int, default=65536)
+    # 100 us is short next to one event's forward pass (1.4 ms on one thread,
+    # data/models/README.md) and to a network round trip (10 ms on-premises), so a lone
+    # client barely notices it, yet requests that several clients send at about the same
+    # time are merged. -1: no dynamic_batching.
+    ap.add_argument("--max-queue-delay-us", type=int, default=100)
     ap.add_argument("--max-rows", type=int, default=0,
                     help="with --raw: train on a random subset of this many channels")
     args = ap.parse_args()
@@ -185,7 +195,8 @@ def main():
                 params[k] -= lr * mh / (np.sqrt(vh) + 1e-8)
         pred = net.forward(norm(xte))[-1][:, 0]
         print(f"epoch {epoch + 1}: test rmse {np.sqrt(np.mean((pred - yte) ** 2)):.4f} GeV")
-    write_repo(args.out, args.name, mean, var, eps, net, args.max_batch_size)
+    write_repo(args.out, args.name, mean, var, eps, net, args.max_batch_size,
+               args.max_queue_delay_us)
     # The written repository must reproduce the trained network.
     _, layers = ref.load(args.out)
     again = ref.forward(layers, xte)[:, 0]

@@ -20,6 +20,7 @@ static void mh__gen_usage(FILE *f)
     fprintf(f,
             "usage: minihlt gen -n N -o FILE [--pileup MU] [--process P] [--seed S]\n"
             "                   [--threads T] [--conditions FILE] [--zs FC]\n"
+            "                   [--events-per-cluster E]\n"
             "       minihlt gen --conditions-out FILE\n"
             "\n"
             "Generates CMS Run 3-like HCAL barrel/endcap (HBHE) events into an .mhe file:\n"
@@ -36,13 +37,17 @@ static void mh__gen_usage(FILE *f)
             "  --process P            minbias | qcd | ttbar | singlepion (default minbias)\n"
             "  --seed S               random seed (default 1)\n"
             "  --threads T            worker threads (default: the number of CPUs)\n"
+            "  --events-per-cluster E events per compressed cluster, 1..%u (default 64):\n"
+            "                         the unit of random access and of damage; the events\n"
+            "                         themselves do not depend on it\n"
             "  --conditions FILE      conditions file (default: the built-in %s,\n"
             "                         identical to data/conditions/%s.txt)\n"
             "  --zs FC                zero-suppression threshold on the largest pedestal-\n"
             "                         subtracted two-sample charge sum (default %g fC; 0 = off)\n"
             "  --conditions-out FILE  write the conditions (tag %s, fixed seed) and exit\n"
             "  -h, --help             show this help\n",
-            MH_GEN_CONDITIONS_TAG, MH_GEN_CONDITIONS_TAG, (double)def.zs_threshold_fc,
+            MH_GEN_MAX_EVENTS_PER_CLUSTER, MH_GEN_CONDITIONS_TAG, MH_GEN_CONDITIONS_TAG,
+            (double)def.zs_threshold_fc,
             MH_GEN_CONDITIONS_TAG);
 }
 
@@ -114,7 +119,7 @@ static const char *mh__opt(const char *name, int argc, char **argv, int *i, int 
 int mh_cmd_gen(int argc, char **argv)
 {
     const char *cond_out = NULL, *cond_in = NULL, *out = NULL, *v;
-    int64_t nevents = -1, threads = 0;
+    int64_t nevents = -1, threads = 0, epc = 0;
     mh_gen_config cfg;
     mh_gen_config_default(&cfg);
     char err[1024] = "";
@@ -142,6 +147,10 @@ int mh_cmd_gen(int argc, char **argv)
             if (!mh_cli_parse_i64("gen", "--seed", v, 0, INT64_MAX, &s))
                 return 2;
             cfg.seed = (uint64_t)s;
+        } else if ((v = mh__opt("--events-per-cluster", argc, argv, &i, &missing))) {
+            if (!mh_cli_parse_i64("gen", "--events-per-cluster", v, 1,
+                                  MH_GEN_MAX_EVENTS_PER_CLUSTER, &epc))
+                return 2;
         } else if ((v = mh__opt("--threads", argc, argv, &i, &missing))) {
             if (!mh_cli_parse_i64("gen", "--threads", v, 1, 256, &threads))
                 return 2;
@@ -192,8 +201,8 @@ int mh_cmd_gen(int argc, char **argv)
         return mh_cli_fail(st, err);
     }
     mh_gen_summary sum;
-    st = mh_gen_write_file(g, (uint64_t)nevents, (unsigned)threads, out, NULL, &sum, err,
-                           sizeof err);
+    st = mh_gen_write_file(g, (uint64_t)nevents, (unsigned)threads, (uint32_t)epc, out, NULL,
+                           &sum, err, sizeof err);
     if (st == MH_OK)
         mh__gen_report(out, &cfg, cond->tag, (unsigned)threads, &sum);
     mh_gen_free(g);

@@ -282,6 +282,17 @@ static void mh__event_end(mh__stream *st)
                 break;
             }
     }
+    /* Path results are recorded here, once the event's outcome is known, so
+     * that for every path accepted + rejected + prescaled = processed events
+     * (a failed event counts on no path, even on one that finished before
+     * the failure). */
+    if (!failed)
+        for (size_t p = 0; p < s->npaths; p++) {
+            if (st->active[p])
+                mh_timing_path(s->timing, p, st->accepted[p]);
+            else
+                mh_timing_path_prescaled(s->timing, p);
+        }
     mh_timing_event(s->timing, out, mh_now_ns() - st->t_start,
                     failed ? s->mods[st->fail_module].label : NULL, failed ? st->fail_msg : NULL);
     for (size_t k = 0; k < s->nprods; k++) {
@@ -330,8 +341,6 @@ static void mh__path_finish(mh__stream *st, uint32_t p, bool accepted)
 {
     mh_sched *s = st->s;
     st->accepted[p] = accepted;
-    if (!atomic_load(&st->failed))
-        mh_timing_path(s->timing, p, accepted);
     if (atomic_fetch_sub_explicit(&st->paths_pending, 1, memory_order_acq_rel) != 1)
         return;
     if (p < s->ntrig) {

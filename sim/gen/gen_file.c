@@ -1,7 +1,8 @@
 /* gen_file.c - writing a generated sample with worker threads.
  *
  * Work is split by cluster: worker k claims cluster c, generates its events
- * (numbers c*64 ... c*64+63, each from its own random stream) and compresses
+ * (numbers c*E ... c*E+E-1 for E events per cluster, default 64, each from
+ * its own random stream, so E changes the layout, never the events) and compresses
  * the cluster into a frame (mh_evframe_encode, pure); the calling thread
  * appends frames strictly in cluster order. At most 2 x threads clusters are
  * in flight, which bounds memory. The file's events are therefore the same
@@ -17,7 +18,7 @@
 
 #include "gen/mh_gen.h"
 
-#define MH__EPC 64u
+#define MH__EPC_DEFAULT 64u
 #define MH__ERRLEN 1024
 /* zstd level 5 instead of the writer default 3: 8% smaller files for 7%
  * more CPU, spent on the worker threads. */
@@ -32,6 +33,7 @@ typedef struct mh__slot {
 typedef struct mh__pool {
     const mh_gen *g;
     uint64_t nevents;
+    uint32_t epc; /* events per cluster */
     uint32_t nclusters, window;
     pthread_mutex_t mu;
     pthread_cond_t cv_ready, cv_space;
@@ -99,10 +101,11 @@ static void *mh__worker(void *arg)
 {
     mh__pool *p = arg;
     char err[MH__ERRLEN] = "";
-    mh_rawevent *evs[MH__EPC] = {0};
+    const uint32_t epc = p->epc;
+    mh_rawevent **evs = calloc(epc, sizeof *evs);
     mh_gen_work *w = mh_gen_work_create();
-    int ok = w != NULL;
-    for (uint32_t i = 0; ok && i < MH__EPC; i++)
+    int ok = w != NULL && evs != NULL;
+    for (uint32_t i = 0; ok && i < epc; i++)
         ok = (evs[i] = mh_rawevent_create()) != NULL;
     if (!ok) {
         mh__pool_fail(p, MH_NOMEM, "gen: out of memory");
@@ -120,8 +123,8 @@ static void *mh__worker(void *arg)
         uint32_t c = p->next_claim++;
         pthread_mutex_unlock(&p->mu);
 
-        uint64_t first = (uint64_t)c * MH__EPC;
-        uint32_t n = (uint32_t)(p->nevents - first < MH__EPC ? p->nevents - first : MH__EPC);
+        uint64_t first = (uint64_t)c * epc;
+        uint32_t n = (uint32_t)(p->nevents - first < epc ? p->nevents - first : epc);
         mh_gen_summary part;
         memset(&part, 0, sizeof part);
         mh_status st = MH_OK;
@@ -147,8 +150,9 @@ static void *mh__worker(void *arg)
         pthread_mutex_unlock(&p->mu);
     }
 cleanup:
-    for (uint32_t i = 0; i < MH__EPC; i++)
+    for (uint32_t i = 0; evs && i < epc; i++)
         mh_rawevent_free(evs[i]);
+    free(evs);
     mh_gen_work_free(w);
     return NULL;
 }
@@ -196,13 +200,17 @@ static double mh__now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-mh_status mh_gen_write_file(const mh_gen *g, uint64_t nevents, unsigned threads, const char *path,
-                            const mh_evmeta *meta, mh_gen_summary *summary, char *err,
-                            size_t errlen)
+mh_status mh_gen_write_file(const mh_gen *g, uint64_t nevents, unsigned threads,
+                            uint32_t events_per_cluster, const char *path, const mh_evmeta *meta,
+                            mh_gen_summary *summary, char *err, size_t errlen)
 {
     if (threads < 1 || threads > 256)
         return mh_fail(err, errlen, MH_INVALID, "gen: threads %u outside [1, 256]", threads);
-    if (nevents < 1 || nevents > (uint64_t)UINT32_MAX * MH__EPC)
+    const uint32_t epc = events_per_cluster ? events_per_cluster : MH__EPC_DEFAULT;
+    if (epc > MH_GEN_MAX_EVENTS_PER_CLUSTER)
+        return mh_fail(err, errlen, MH_INVALID, "gen: %u events per cluster outside [1, %u]",
+                       epc, MH_GEN_MAX_EVENTS_PER_CLUSTER);
+    if (nevents < 1 || nevents > (uint64_t)UINT32_MAX * epc)
         return mh_fail(err, errlen, MH_INVALID, "gen: %" PRIu64 " events: need at least 1",
                        nevents);
     double t0 = mh__now();
@@ -213,7 +221,7 @@ mh_status mh_gen_write_file(const mh_gen *g, uint64_t nevents, unsigned threads,
     if (st != MH_OK)
         return st;
     mh_evwriter *wr = NULL;
-    mh_evwriter_opts opts = {MH__EPC, 0};
+    mh_evwriter_opts opts = {epc, 0};
     st = mh_evwriter_open(path, m, &opts, &wr, err, errlen);
     mh_evmeta_free(m);
     if (st != MH_OK)
@@ -223,7 +231,8 @@ mh_status mh_gen_write_file(const mh_gen *g, uint64_t nevents, unsigned threads,
     memset(&p, 0, sizeof p);
     p.g = g;
     p.nevents = nevents;
-    p.nclusters = (uint32_t)((nevents + MH__EPC - 1) / MH__EPC);
+    p.epc = epc;
+    p.nclusters = (uint32_t)((nevents + epc - 1) / epc);
     p.window = 2 * threads;
     p.slots = calloc(p.window, sizeof *p.slots);
     pthread_t *tids = calloc(threads, sizeof *tids);

@@ -129,15 +129,20 @@ typedef struct mh_gen_summary {
     uint64_t file_bytes;
 } mh_gen_summary;
 
-/* Writes nevents events to path (.mhe, clusters of 64 events): threads
- * workers (>= 1) generate and compress whole clusters in parallel, the
- * calling thread writes them in order, so the file's events do not depend
- * on threads. meta (may be NULL) is added to the generator's own keys
+/* Largest events_per_cluster of mh_gen_write_file: every worker holds one
+ * cluster of decoded events (about 0.3 MB per ttbar event at pileup 60). */
+#define MH_GEN_MAX_EVENTS_PER_CLUSTER 1024u
+
+/* Writes nevents events to path (.mhe, clusters of events_per_cluster
+ * events, 0 = 64, at most MH_GEN_MAX_EVENTS_PER_CLUSTER): threads workers
+ * (>= 1) generate and compress whole clusters in parallel, the calling
+ * thread writes them in order, so the file's events do not depend on
+ * threads nor on the cluster size. meta (may be NULL) is added to the generator's own keys
  * (generator, process, pileup, seed, conditions_tag, zs_threshold_fc).
  * summary may be NULL. On failure no file is left behind. */
-mh_status mh_gen_write_file(const mh_gen *g, uint64_t nevents, unsigned threads, const char *path,
-                            const mh_evmeta *meta, mh_gen_summary *summary, char *err,
-                            size_t errlen);
+mh_status mh_gen_write_file(const mh_gen *g, uint64_t nevents, unsigned threads,
+                            uint32_t events_per_cluster, const char *path, const mh_evmeta *meta,
+                            mh_gen_summary *summary, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

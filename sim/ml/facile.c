@@ -309,7 +309,8 @@ static mh_status parse_config(const char *path, const char *text, size_t len, mh
 {
     static const char *const keys[] = {"name",  "platform", "max_batch_size", "input",
                                        "output", "layers",  "dynamic_batching",
-                                       "instance_group", "parameters", NULL};
+                                       "instance_group", "parameters",
+                                       "max_queue_delay_us", "instances", NULL};
     parse_ctx pc = {path, err, errlen};
     mh_status st = MH_OK;
     size_t bad;

@@ -58,7 +58,8 @@ static mh_status mh__check_keys(struct fy_node *map, const char *const *allowed,
     return MH_OK;
 }
 
-/* Reads dynamic_batching and instance_group (Triton's keys). */
+/* Reads dynamic_batching and instance_group (Triton's keys) and their short
+ * forms max_queue_delay_us and instances. */
 static mh_status mh__read_server_keys(mh__model *m, const char *path, const char **kind,
                                       char *err, size_t errlen)
 {
@@ -93,8 +94,41 @@ static mh_status mh__read_server_keys(mh__model *m, const char *path, const char
             goto out;
         m->max_queue_delay_us = v;
     }
+    /* The issue's short names: max_queue_delay_us (turns dynamic batching
+     * on, like a dynamic_batching mapping with that delay) and instances: N
+     * (instance_group [{count: N}]). Each may not be given twice. */
+    struct fy_node *qd = fy_node_mapping_lookup_by_string(root, "max_queue_delay_us", FY_NT);
+    if (qd) {
+        if (db && fy_node_mapping_lookup_by_string(db, "max_queue_delay_microseconds", FY_NT)) {
+            st = mh_fail(err, errlen, MH_CONFIG,
+                         "%s: max_queue_delay_us and dynamic_batching.max_queue_delay_microseconds "
+                         "are the same setting; give only one",
+                         path);
+            goto out;
+        }
+        unsigned long v = 0;
+        if ((st = mh__yaml_ulong(qd, path, "max_queue_delay_us", 0, 10000000, &v, err, errlen)) !=
+            MH_OK)
+            goto out;
+        m->dynamic_batching = true;
+        m->max_queue_delay_us = v;
+    }
     struct fy_node *ig = fy_node_mapping_lookup_by_string(root, "instance_group", FY_NT);
+    struct fy_node *ni = fy_node_mapping_lookup_by_string(root, "instances", FY_NT);
     m->instances = 1;
+    if (ni) {
+        if (ig) {
+            st = mh_fail(err, errlen, MH_CONFIG,
+                         "%s: instances and instance_group both set the instance count; give "
+                         "only one",
+                         path);
+            goto out;
+        }
+        unsigned long c = 1;
+        if ((st = mh__yaml_ulong(ni, path, "instances", 1, 64, &c, err, errlen)) != MH_OK)
+            goto out;
+        m->instances = (unsigned)c;
+    }
     if (ig) {
         if (!fy_node_is_sequence(ig) || fy_node_sequence_item_count(ig) < 1) {
             st = mh_fail(err, errlen, MH_CONFIG,

@@ -316,8 +316,11 @@ static mh_status mh__parse_input(json_t *in, size_t i, mh_infer_request *req, co
         if ((unsigned long long)binsize > binlen - *binpos)
             return mh_fail(err, errlen, MH_INVALID,
                            "%s: binary_data_size %lld goes past the end of the body (%zu "
-                           "binary bytes left)",
-                           what, binsize, binlen - *binpos);
+                           "binary bytes left%s)",
+                           what, binsize, binlen - *binpos,
+                           binlen ? ""
+                                  : "; binary data follows the JSON, whose length in bytes "
+                                    "the Inference-Header-Content-Length header gives");
         t->data = bin + *binpos;
         t->nbytes = (size_t)binsize;
         t->binary = true;
@@ -373,6 +376,20 @@ mh_status mh_infer_request_parse(const char *body, size_t len, size_t header_len
         return mh_fail(err, errlen, MH_INVALID, "empty request body");
     json_error_t jerr;
     root = json_loadb(body, jlen, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root && !header_len) {
+        /* A JSON object followed by other bytes is most likely a binary
+         * request sent without its Inference-Header-Content-Length. */
+        json_error_t jerr2;
+        json_t *head =
+            json_loadb(body, jlen, JSON_REJECT_DUPLICATES | JSON_DISABLE_EOF_CHECK, &jerr2);
+        json_decref(head);
+        if (head && jerr2.position > 0 && (size_t)jerr2.position < len)
+            return mh_fail(err, errlen, MH_INVALID,
+                           "%zu bytes follow the request's JSON (%d bytes): a binary request "
+                           "needs the Inference-Header-Content-Length header (the JSON's "
+                           "length)",
+                           len - (size_t)jerr2.position, jerr2.position);
+    }
     if (!root)
         return mh_fail(err, errlen, MH_INVALID, "malformed JSON at byte %d: %s", jerr.position,
                        jerr.text);

@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -35,6 +36,11 @@
 /* Request line + headers must fit in libmicrohttpd's per-connection memory
  * pool; beyond it, libmicrohttpd answers 431 by itself. */
 #define MH__CONN_MEMORY (64 * 1024)
+/* libmicrohttpd's own connection limit is --max-connections plus this
+ * margin: the connections in the margin get a 503 JSON answer (and are
+ * closed) instead of being dropped unanswered; past the margin,
+ * libmicrohttpd still refuses them, so the fds stay bounded. */
+#define MH__CONN_MARGIN 64u
 
 struct mh_server {
     mh_server_opts o;
@@ -52,6 +58,7 @@ struct mh_server {
     int quiesced_fd; /* the listening socket after MHD_quiesce_daemon, or -1 */
     atomic_bool started;
     atomic_bool draining; /* shutdown began: new requests on open connections get 503 */
+    atomic_uint connections; /* open connections (libmicrohttpd's notifications) */
     char mhd_err[256];
 };
 
@@ -80,8 +87,10 @@ typedef struct mh__req {
 
 /* ---- responses ------------------------------------------------------------ */
 
-static enum MHD_Result mh__send(struct MHD_Connection *c, unsigned status, char *body,
-                                size_t len, const char *ctype, size_t header_len)
+/* Queues the answer; takes ownership of body. close: "Connection: close",
+ * libmicrohttpd closes the connection once it is sent. */
+static enum MHD_Result mh__send_ex(struct MHD_Connection *c, unsigned status, char *body,
+                                   size_t len, const char *ctype, size_t header_len, bool close)
 {
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(len, body ? body : (char *)"",
@@ -97,9 +106,17 @@ static enum MHD_Result mh__send(struct MHD_Connection *c, unsigned status, char 
         snprintf(v, sizeof v, "%zu", header_len);
         MHD_add_response_header(resp, "Inference-Header-Content-Length", v);
     }
+    if (close)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result r = MHD_queue_response(c, status, resp);
     MHD_destroy_response(resp);
     return r;
+}
+
+static enum MHD_Result mh__send(struct MHD_Connection *c, unsigned status, char *body,
+                                size_t len, const char *ctype, size_t header_len)
+{
+    return mh__send_ex(c, status, body, len, ctype, header_len, false);
 }
 
 static enum MHD_Result mh__send_json(struct MHD_Connection *c, unsigned status, char *json)
@@ -453,6 +470,31 @@ static enum MHD_Result mh__route(mh__req *r, const char *url, const char *method
 
 /* ---- libmicrohttpd callbacks ---------------------------------------------- */
 
+/* The socket context of a connection opened above --max-connections. */
+static char mh__over_cap;
+
+/* Counts open connections and marks those above --max-connections, which
+ * get a 503 (mh__handler) rather than libmicrohttpd's silent close. */
+static void mh__notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                                  enum MHD_ConnectionNotificationCode toe)
+{
+    (void)c;
+    mh_server *s = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        unsigned n = atomic_fetch_add(&s->connections, 1) + 1;
+        *socket_context = n > s->o.max_connections ? &mh__over_cap : NULL;
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        atomic_fetch_sub(&s->connections, 1);
+    }
+}
+
+static bool mh__is_over_cap(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci && ci->socket_context == &mh__over_cap;
+}
+
 /* Reserves n more bytes of the server's body budget for r; false if the
  * budget (all connections together) would be exceeded. */
 static bool mh__reserve(mh_server *s, mh__req *r, size_t n)
@@ -493,6 +535,18 @@ static enum MHD_Result mh__handler(void *cls, struct MHD_Connection *c, const ch
              * to go elsewhere (the remote plugin fails over). */
             r->state = MH__ANSWERED;
             return mh__send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "server is shutting down");
+        }
+        if (mh__is_over_cap(c)) {
+            r->state = MH__ANSWERED;
+            char msg[160];
+            snprintf(msg, sizeof msg,
+                     "server busy: more than %u open connections (--max-connections); retry "
+                     "later",
+                     s->o.max_connections);
+            char *j = mh_infer_error_json(msg);
+            return j ? mh__send_ex(c, MHD_HTTP_SERVICE_UNAVAILABLE, j, strlen(j),
+                                   "application/json", 0, true)
+                     : MHD_NO;
         }
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -723,10 +777,14 @@ static mh_status mh__listen(mh_server *s, char *err, size_t errlen)
                      MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    unsigned limit = s->o.max_connections > UINT_MAX - MH__CONN_MARGIN
+                         ? UINT_MAX
+                         : s->o.max_connections + MH__CONN_MARGIN;
     struct MHD_OptionItem ops[] = {
         {MHD_OPTION_SOCK_ADDR, 0, ai->ai_addr},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)mh__completed, s},
-        {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)s->o.max_connections, NULL},
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)mh__notify_connection, s},
+        {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)limit, NULL},
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, MH__CONN_MEMORY, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, 60, NULL},
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mh__mhd_log, s},

@@ -84,9 +84,13 @@ void mh_timing_end_at(mh_timing *t, uint64_t wall_ns, uint64_t process_cpu_ns);
 void mh_timing_module(mh_timing *t, size_t module, long path, mh_timing_phase phase,
                       uint64_t real_ns, uint64_t cpu_ns);
 
-/* The result of one path for one event (not called for prescaled-away or
- * failed events' unfinished paths). */
+/* The result of one path for one processed event: either the path ran
+ * (accepted or rejected) or its prescale kept it from running
+ * (mh_timing_path_prescaled, an addition to the original contract). The
+ * scheduler calls one of them for every path of every event that did not
+ * fail, so per path accepted + rejected + prescaled = processed events. */
 void mh_timing_path(mh_timing *t, size_t path, bool accepted);
+void mh_timing_path_prescaled(mh_timing *t, size_t path);
 
 /* One event finished. latency_ns: from leaving the source to the end of its
  * end paths. For failures, module is the failing module's label and reason

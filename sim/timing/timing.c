@@ -53,7 +53,7 @@ typedef struct mh__mod_acc {
 } mh__mod_acc;
 
 typedef struct mh__path_acc {
-    mh__acc real, cpu, accepted, rejected;
+    mh__acc real, cpu, accepted, rejected, prescaled;
 } mh__path_acc;
 
 typedef struct mh__lat_chunk {
@@ -394,6 +394,16 @@ void mh_timing_path(mh_timing *t, size_t path, bool accepted)
     mh__add(accepted ? &s->paths[path].accepted : &s->paths[path].rejected, 1);
 }
 
+void mh_timing_path_prescaled(mh_timing *t, size_t path)
+{
+    if (!t || path >= t->npaths)
+        return;
+    mh__shard *s = mh__shard_get(t);
+    if (!s)
+        return;
+    mh__add(&s->paths[path].prescaled, 1);
+}
+
 static void mh__record_failure(mh_timing *t, const char *module, const char *reason)
 {
     if (!module)
@@ -490,7 +500,7 @@ typedef struct mh__mod_sum {
 } mh__mod_sum;
 
 typedef struct mh__path_sum {
-    uint64_t real, cpu, accepted, rejected;
+    uint64_t real, cpu, accepted, rejected, prescaled;
 } mh__path_sum;
 
 /* Everything a report needs, derived from all shards. */
@@ -587,6 +597,7 @@ static mh_status mh__merge(const mh_timing *t, mh__merged *m)
             m->paths[p].cpu += mh__get(&s->paths[p].cpu);
             m->paths[p].accepted += mh__get(&s->paths[p].accepted);
             m->paths[p].rejected += mh__get(&s->paths[p].rejected);
+            m->paths[p].prescaled += mh__get(&s->paths[p].prescaled);
         }
         for (mh__lat_chunk *c = s->lat_head; c; c = c->next)
             nlat += c->n;
@@ -751,12 +762,13 @@ static void mh__text_paths(const mh_timing *t, const mh__merged *m, FILE *out, s
     if (first >= last)
         return;
     int w = mh__maxlen(t->paths + first, last - first, 4);
-    fprintf(out, "\n%s\n  %-*s %10s %10s %8s %11s %11s\n", title, w, "name", "accepted",
-            "rejected", "rate %", "real ms/ev", "CPU ms/ev");
+    fprintf(out, "\n%s\n  %-*s %10s %10s %10s %8s %11s %11s\n", title, w, "name", "accepted",
+            "rejected", "prescaled", "rate %", "real ms/ev", "CPU ms/ev");
     for (size_t p = first; p < last; p++) {
         const mh__path_sum *s = &m->paths[p];
-        fprintf(out, "  %-*s %10llu %10llu %8.2f %11.3f %11.3f\n", w, t->paths[p],
+        fprintf(out, "  %-*s %10llu %10llu %10llu %8.2f %11.3f %11.3f\n", w, t->paths[p],
                 (unsigned long long)s->accepted, (unsigned long long)s->rejected,
+                (unsigned long long)s->prescaled,
                 100.0 * mh__frac((double)s->accepted, (double)m->processed),
                 mh__per_ev_ms((double)s->real, m->read), mh__per_ev_ms((double)s->cpu, m->read));
     }
@@ -824,15 +836,19 @@ void mh_timing_report_text(const mh_timing *t, FILE *out)
 
     if (t->ngroups) {
         int w = mh__maxlen(t->group_names, t->ngroups, 5);
-        fprintf(out, "\nGroups (HLT time fraction: share of the summed module time)\n");
-        fprintf(out, "  %-*s %8s %11s %7s %11s %7s\n", w, "group", "modules", "CPU ms/ev",
-                "% CPU", "real ms/ev", "% real");
-        for (size_t g = 0; g < t->ngroups; g++)
-            fprintf(out, "  %-*s %8zu %11.3f %7.2f %11.3f %7.2f\n", w, t->group_names[g],
+        fprintf(out, "\nGroups (HLT time fraction: share of the summed module time and of the "
+                     "mean event latency)\n");
+        fprintf(out, "  %-*s %8s %11s %7s %11s %7s %9s\n", w, "group", "modules", "CPU ms/ev",
+                "% CPU", "real ms/ev", "% real", "% latency");
+        double lat_mean = mh__lat_mean_ms(&m);
+        for (size_t g = 0; g < t->ngroups; g++) {
+            double real_ms = mh__per_ev_ms(m.group_real[g], m.read);
+            fprintf(out, "  %-*s %8zu %11.3f %7.2f %11.3f %7.2f %9.2f\n", w, t->group_names[g],
                     t->group_nmods[g], mh__per_ev_ms(m.group_cpu[g], m.read),
-                    100.0 * mh__frac(m.group_cpu[g], (double)m.total_cpu),
-                    mh__per_ev_ms(m.group_real[g], m.read),
-                    100.0 * mh__frac(m.group_real[g], (double)m.total_real));
+                    100.0 * mh__frac(m.group_cpu[g], (double)m.total_cpu), real_ms,
+                    100.0 * mh__frac(m.group_real[g], (double)m.total_real),
+                    100.0 * mh__frac(real_ms, lat_mean));
+        }
     }
 
     fprintf(out, "\nEvent latency (ms, %zu events): p50 %.3f  p90 %.3f  p99 %.3f  mean %.3f  max %.3f\n",
@@ -965,9 +981,10 @@ static json_t *mh__build_json(const mh_timing *t, const mh__merged *m, const cha
     for (size_t p = 0; paths && p < t->npaths; p++) {
         const mh__path_sum *s = &m->paths[p];
         mh__jappend(paths,
-                    json_pack("{s:s, s:b, s:I, s:I, s:f, s:f}", "name", t->paths[p], "end_path",
-                              p >= t->npaths - t->nend_paths, "accepted", (json_int_t)s->accepted,
-                              "rejected", (json_int_t)s->rejected, "real_ms_per_event",
+                    json_pack("{s:s, s:b, s:I, s:I, s:I, s:f, s:f}", "name", t->paths[p],
+                              "end_path", p >= t->npaths - t->nend_paths, "accepted",
+                              (json_int_t)s->accepted, "rejected", (json_int_t)s->rejected,
+                              "prescaled", (json_int_t)s->prescaled, "real_ms_per_event",
                               mh__per_ev_ms((double)s->real, rd), "cpu_ms_per_event",
                               mh__per_ev_ms((double)s->cpu, rd)),
                     &ok);
@@ -975,6 +992,7 @@ static json_t *mh__build_json(const mh_timing *t, const mh__merged *m, const cha
     mh__jset(root, "paths", paths, &ok);
 
     json_t *groups = json_array();
+    double lat_mean = mh__lat_mean_ms(m);
     for (size_t g = 0; groups && g < t->ngroups; g++) {
         json_t *names = json_array();
         for (size_t k = 0; names && k < t->group_nmods[g]; k++)
@@ -982,12 +1000,14 @@ static json_t *mh__build_json(const mh_timing *t, const mh__merged *m, const cha
         if (!names)
             ok = 0;
         mh__jappend(groups,
-                    json_pack("{s:s, s:o*, s:f, s:f, s:f, s:f}", "name", t->group_names[g],
+                    json_pack("{s:s, s:o*, s:f, s:f, s:f, s:f, s:f}", "name", t->group_names[g],
                               "modules", names, "cpu_ms_per_event",
                               mh__per_ev_ms(m->group_cpu[g], rd), "real_ms_per_event",
                               mh__per_ev_ms(m->group_real[g], rd), "cpu_fraction",
                               mh__frac(m->group_cpu[g], (double)m->total_cpu), "real_fraction",
-                              mh__frac(m->group_real[g], (double)m->total_real)),
+                              mh__frac(m->group_real[g], (double)m->total_real),
+                              "latency_fraction",
+                              mh__frac(mh__per_ev_ms(m->group_real[g], rd), lat_mean)),
                     &ok);
     }
     mh__jset(root, "groups", groups, &ok);

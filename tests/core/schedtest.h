@@ -182,6 +182,20 @@ static void schedT_totals(const schedT_run *r, json_int_t read)
     ck_assert_int_eq(schedT_events(r, "read"), read);
     ck_assert_int_eq(proc, acc + rej);
     ck_assert_int_eq(read, proc + fail);
+    /* every path counts every processed event once: ran (accepted or
+     * rejected) or prescaled away */
+    json_t *paths = json_object_get(r->report, "paths");
+    ck_assert_uint_gt(json_array_size(paths), 0);
+    size_t i;
+    json_t *p;
+    json_array_foreach(paths, i, p)
+    {
+        json_int_t n = json_integer_value(json_object_get(p, "accepted")) +
+                       json_integer_value(json_object_get(p, "rejected")) +
+                       json_integer_value(json_object_get(p, "prescaled"));
+        ck_assert_msg(n == proc, "path '%s': accepted + rejected + prescaled = %lld, processed %lld",
+                      json_string_value(json_object_get(p, "name")), (long long)n, (long long)proc);
+    }
 }
 
 #endif

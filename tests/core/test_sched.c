@@ -115,6 +115,15 @@ START_TEST(test_filters_stop_paths)
     ck_assert_int_eq(schedT_path_accepted(&r, "Quarter"), 10);
     ck_assert_int_eq(schedT_path_accepted(&r, "Third"), 14); /* serials 0, 3, ..., 39 */
     ck_assert_int_eq(schedT_path_accepted(&r, "Off"), 0);
+    /* prescaled-away events are counted on their path, not lost */
+    json_t *third = schedT_entry(&r, "paths", "name", "Third");
+    ck_assert_int_eq(json_integer_value(json_object_get(third, "prescaled")), 26);
+    ck_assert_int_eq(json_integer_value(json_object_get(third, "rejected")), 0);
+    json_t *off = schedT_entry(&r, "paths", "name", "Off");
+    ck_assert_int_eq(json_integer_value(json_object_get(off, "prescaled")), 40);
+    json_t *quarter = schedT_entry(&r, "paths", "name", "Quarter"); /* a filter, not a prescale */
+    ck_assert_int_eq(json_integer_value(json_object_get(quarter, "prescaled")), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(quarter, "rejected")), 30);
     schedT_totals(&r, 40);
     schedT_free(&r);
 }

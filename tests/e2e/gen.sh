@@ -33,7 +33,13 @@ dump() { "$MINIHLT" inspect --dump 70 "$1" | grep -E "^(event|  digi|channels)";
 check "same events for 1 and 3 threads" bash -c "$(declare -f dump); MINIHLT='$MINIHLT'; cmp <(dump '$E2E_TMP/a.mhe') <(dump '$E2E_TMP/b.mhe')"
 $G -n 70 --pileup 20 --process qcd --seed 4 --threads 2 -o "$E2E_TMP/c.mhe" >/dev/null 2>&1
 check "another seed, other events" bash -c "$(declare -f dump); MINIHLT='$MINIHLT'; ! cmp -s <(dump '$E2E_TMP/a.mhe') <(dump '$E2E_TMP/c.mhe')"
+check_fails "zero events per cluster" 2 "gen: --events-per-cluster: expected an integer in \[1, 1024\]" $G -n 3 --events-per-cluster 0 -o "$E2E_TMP/x.mhe"
+check_fails "too many events per cluster" 2 "gen: --events-per-cluster: expected an integer in \[1, 1024\]" $G -n 3 --events-per-cluster 1025 -o "$E2E_TMP/x.mhe"
+check "--events-per-cluster 8: 70 events in 9 clusters" sh -c '"$0" gen -n 70 --pileup 20 --process qcd --seed 3 --threads 2 --events-per-cluster=8 -o "$1/e.mhe" >/dev/null &&
+    "$0" inspect --verify "$1/e.mhe" | grep -q "^clusters        9 (7.8 events each"' "$MINIHLT" "$E2E_TMP"
+check "same events whatever the cluster size" bash -c "$(declare -f dump); MINIHLT='$MINIHLT'; cmp <(dump '$E2E_TMP/a.mhe') <(dump '$E2E_TMP/e.mhe')"
 check "conditions-out reproduces the committed file" sh -c '"$0" gen --conditions-out "$1/c.txt" >/dev/null && cmp "$1/c.txt" data/conditions/MH_HBHE_Run3_v1.txt' "$MINIHLT" "$E2E_TMP"
 check "generating with the committed conditions file" $G -n 2 --pileup 5 --conditions data/conditions/MH_HBHE_Run3_v1.txt -o "$E2E_TMP/d.mhe"
-check "golden sample verifies" sh -c '"$0" inspect --verify data/samples/ttbar_pu60.mhe | grep -q "^events          24$"' "$MINIHLT"
+check "golden sample verifies: 24 events in 6 clusters" sh -c '"$0" inspect --verify data/samples/ttbar_pu60.mhe >"$1/g.txt" &&
+    grep -q "^events          24$" "$1/g.txt" && grep -q "^clusters        6 " "$1/g.txt"' "$MINIHLT" "$E2E_TMP"
 e2e_done

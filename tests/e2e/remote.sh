@@ -227,7 +227,35 @@ if py "$E2E_TMP/none.json" "e['read'] == 24 and e['failed'] == 24 and $ADDS_UP a
     ok "fallback none: all 24 events failed with the reason"
 else not_ok "fallback none: all 24 events failed with the reason"; fi
 
-# 5. Bad parameters name the module and the key.
+# 5. The shipped model repository batches: two clients at once against data/models (the
+#    model of the quick start and of configs/hlt_remote.yaml) and its dynamic batcher merges
+#    their requests, so it runs fewer executions than it answers requests.
+if serve_start "$MINIHLT" "$E2E_TMP/serve_data.out" --models data/models --quiet; then
+    for i in 1 2; do
+        run_menu "$E2E_TMP/pair$i.json" --events 12 --set "modules.hbheReco.servers=[\"$URL\"]" \
+            --set modules.hbheReco.model=facile --set modules.hbheReco.model_dir=data/models/facile \
+            --set modules.hbheReco.fallback=none >"$E2E_TMP/pair$i.out" 2>&1 &
+        eval "PAIR$i=\$!"
+    done
+    wait "$PAIR1" && wait "$PAIR2" && PAIRS=ok || PAIRS=""
+    python3 - "$URL" >"$E2E_TMP/pair.counts" <<'EOF2'
+import re, sys, urllib.request
+text = urllib.request.urlopen(sys.argv[1] + "/metrics", timeout=2).read().decode()
+get = lambda n: int(float(re.search(r'^%s\{model="facile",version="1"\} (\S+)' % n, text,
+                                    re.M).group(1)))
+print(get("nv_inference_request_success"), get("nv_inference_exec_count"))
+EOF2
+    read -r REQS EXECS <"$E2E_TMP/pair.counts"
+    stop_server
+    if [ -n "$PAIRS" ] && [ "${REQS:-0}" -eq 24 ] && [ "${EXECS:-99}" -lt "$REQS" ]; then
+        ok "data/models: 2 clients, 24 requests in $EXECS executions (dynamic batching)"
+    else
+        not_ok "data/models: 2 clients, 24 requests in ${EXECS:-?} executions (dynamic batching)"
+        sed 's/^/#   /' "$E2E_TMP/pair1.out" "$E2E_TMP/pair2.out" | head
+    fi
+else not_ok "minihlt serve --models data/models starts"; fi
+
+# 6. Bad parameters name the module and the key.
 check_fails "bad fallback named" 2 "hbheReco.*fallback" run_menu "$E2E_TMP/x.json" \
     --set modules.hbheReco.fallback=gpu
 check_fails "bad server URL named" 2 "hbheReco.*servers\[0\]" run_menu "$E2E_TMP/x.json" \

@@ -30,6 +30,9 @@ assert r['threads'] == 2 and r['streams'] == 3, (r['threads'], r['streams'])
 p = {x['name']: x for x in r['paths']}
 assert p['HLT_Veto']['accepted'] == 0 and p['HLT_Calo']['accepted'] == 12, p
 assert p['HLT_Prescaled']['accepted'] == 2, p['HLT_Prescaled']   # serials 0 and 10
+assert p['HLT_Prescaled']['prescaled'] == 10 and p['HLT_Calo']['prescaled'] == 0, p
+for x in r['paths']:   # every processed event counted once on every path
+    assert x['accepted'] + x['rejected'] + x['prescaled'] == e['processed'], x
 assert 'threads: 2' in r['config'] and 'mean_ms: 0.2' in r['config'], r['config']
 "
 

@@ -112,8 +112,8 @@ START_TEST(same_file_for_any_thread_count)
     mh_gen *g = make_gen(MH_GEN_QCD, 2, 11);
     mh_gen_summary s1, s3;
     /* 150 events = 3 clusters, the last one short. */
-    ck_assert_msg(mh_gen_write_file(g, 150, 1, p1, NULL, &s1, err, sizeof err) == MH_OK, "%s", err);
-    ck_assert_msg(mh_gen_write_file(g, 150, 3, p3, NULL, &s3, err, sizeof err) == MH_OK, "%s", err);
+    ck_assert_msg(mh_gen_write_file(g, 150, 1, 0, p1, NULL, &s1, err, sizeof err) == MH_OK, "%s", err);
+    ck_assert_msg(mh_gen_write_file(g, 150, 3, 0, p3, NULL, &s3, err, sizeof err) == MH_OK, "%s", err);
     ck_assert_uint_eq(s1.events, 150);
     ck_assert_uint_eq(s1.digis, s3.digis);
     ck_assert_uint_eq(s1.intime_pileup, s3.intime_pileup);
@@ -129,8 +129,12 @@ START_TEST(same_file_for_any_thread_count)
     ck_assert_str_eq(mh_evmeta_get(m, "event_count"), "150");
     mh_evreader_close(r);
     /* Failures leave nothing behind. */
-    ck_assert_int_eq(mh_gen_write_file(g, 10, 0, p1, NULL, NULL, err, sizeof err), MH_INVALID);
-    ck_assert_int_ne(mh_gen_write_file(g, 10, 1, "/nonexistent-dir/x.mhe", NULL, NULL, err,
+    ck_assert_int_eq(mh_gen_write_file(g, 10, 0, 0, p1, NULL, NULL, err, sizeof err), MH_INVALID);
+    ck_assert_int_eq(mh_gen_write_file(g, 10, 1, MH_GEN_MAX_EVENTS_PER_CLUSTER + 1, p1, NULL, NULL,
+                                       err, sizeof err),
+                     MH_INVALID);
+    ck_assert_msg(strstr(err, "1025 events per cluster outside [1, 1024]"), "%s", err);
+    ck_assert_int_ne(mh_gen_write_file(g, 10, 1, 0, "/nonexistent-dir/x.mhe", NULL, NULL, err,
                                        sizeof err), MH_OK);
     unlink(p1);
     unlink(p3);
@@ -364,14 +368,26 @@ START_TEST(golden_sample)
     ck_assert_str_eq(mh_evmeta_get(in->meta, "pileup"), "60");
     ck_assert_str_eq(mh_evmeta_get(in->meta, "seed"), "2026");
     ck_assert_str_eq(mh_evmeta_get(in->meta, "conditions_tag"), MH_GEN_CONDITIONS_TAG);
+    /* --events-per-cluster 4: six clusters of 4 events, so that damage loses
+     * one cluster only and seeking has something to skip */
+    ck_assert_uint_eq(in->nclusters, GOLDEN_EVENTS / 4);
+    for (uint32_t c = 0; c < in->nclusters; c++) {
+        uint32_t nev = 0;
+        uint64_t first = 0;
+        ck_assert_int_eq(mh_evreader_cluster_at(r, c, NULL, NULL, &nev, &first), MH_OK);
+        ck_assert_uint_eq(nev, 4);
+        ck_assert_uint_eq(first, 4 * c);
+    }
     mh_evreader_close(r);
     /* The documented command (data/samples/README.md), through the library:
-     * minihlt gen -n 24 --pileup 60 --process ttbar --seed 2026. */
+     * minihlt gen -n 24 --pileup 60 --process ttbar --seed 2026
+     * --events-per-cluster 4, here written with the default 64 events per
+     * cluster: the events must not depend on the cluster size. */
     char d[] = "/tmp/mh_gold_XXXXXX", p[64];
     ck_assert_ptr_nonnull(mkdtemp(d));
     snprintf(p, sizeof p, "%s/regen.mhe", d);
     mh_gen *g = make_gen(MH_GEN_TTBAR, 60, 2026);
-    ck_assert_msg(mh_gen_write_file(g, GOLDEN_EVENTS, 2, p, NULL, NULL, err, sizeof err) == MH_OK,
+    ck_assert_msg(mh_gen_write_file(g, GOLDEN_EVENTS, 2, 0, p, NULL, NULL, err, sizeof err) == MH_OK,
                   "%s", err);
     files_equal(GOLDEN, p, GOLDEN_EVENTS);
     unlink(p);

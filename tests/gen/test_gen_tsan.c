@@ -28,8 +28,8 @@ START_TEST(four_workers_write_what_one_writes)
     /* 9 clusters of 64 (the last short) through a window of 8 slots. */
     const uint64_t n = 8 * 64 + 5;
     mh_gen_summary s1, s4;
-    ck_assert_msg(mh_gen_write_file(g, n, 1, p1, NULL, &s1, err, sizeof err) == MH_OK, "%s", err);
-    ck_assert_msg(mh_gen_write_file(g, n, 4, p4, NULL, &s4, err, sizeof err) == MH_OK, "%s", err);
+    ck_assert_msg(mh_gen_write_file(g, n, 1, 0, p1, NULL, &s1, err, sizeof err) == MH_OK, "%s", err);
+    ck_assert_msg(mh_gen_write_file(g, n, 4, 0, p4, NULL, &s4, err, sizeof err) == MH_OK, "%s", err);
     ck_assert_uint_eq(s1.digis, s4.digis);
     mh_evreader *r1 = NULL, *r4 = NULL;
     ck_assert_int_eq(mh_evreader_open(p1, 0, &r1, err, sizeof err), MH_OK);

@@ -192,7 +192,15 @@ static const bad_case bad[] = {
     {IN("\"shape\":[1],\"parameters\":{\"binary_data_size\":4}"), 8, 1,
      "8 bytes of binary data after the JSON header, but the inputs' binary_data_size add up "
      "to 4"},
-    {IN("\"shape\":[1],\"parameters\":{\"binary_data_size\":4}"), 4, 0, "malformed JSON"},
+    /* A binary request without Inference-Header-Content-Length: the error
+     * names the missing header, whether binary bytes follow or not. */
+    {IN("\"shape\":[1],\"parameters\":{\"binary_data_size\":4}"), 4, 0,
+     "4 bytes follow the request's JSON (91 bytes): a binary request needs the "
+     "Inference-Header-Content-Length header"},
+    {IN("\"shape\":[1],\"parameters\":{\"binary_data_size\":4}"), 0, 0,
+     "goes past the end of the body (0 binary bytes left; binary data follows the JSON, whose "
+     "length in bytes the Inference-Header-Content-Length header gives)"},
+    {"{\"inputs\":[]} x", 0, 0, "2 bytes follow the request's JSON (13 bytes)"},
     {IN("\"shape\":[1],\"data\":[1]"), 0, 2, "larger than the body"},
     {"{\"inputs\":[{\"name\":\"x\",\"datatype\":\"FP32\",\"shape\":[1],\"data\":[1]},"
      "{\"name\":\"x\",\"datatype\":\"FP32\",\"shape\":[1],\"data\":[1]}]}",

@@ -222,11 +222,13 @@ START_TEST(json_numbers)
     ck_assert_double_eq_tol(num(g, "real_ms_per_event"), 0.65, TOL);
     ck_assert_double_eq_tol(num(g, "cpu_fraction"), 0.475 / 3.675, TOL);
     ck_assert_double_eq_tol(num(g, "real_fraction"), 0.65 / 5.7, TOL);
+    ck_assert_double_eq_tol(num(g, "latency_fraction"), 0.65 / 25, TOL); /* mean latency 25 ms */
     g = find_named(gs, "name", "reco");
     ck_assert_uint_eq(json_array_size(json_object_get(g, "modules")), 2);
     ck_assert_double_eq_tol(num(g, "cpu_ms_per_event"), 1.975, TOL);
     ck_assert_double_eq_tol(num(g, "cpu_fraction"), 1.975 / 3.675, TOL);
     ck_assert_double_eq_tol(num(g, "real_fraction"), 2.15 / 5.7, TOL);
+    ck_assert_double_eq_tol(num(g, "latency_fraction"), 2.15 / 25, TOL);
 
     mh_timing_totals tot;
     mh_timing_totals_get(t, &tot);
@@ -278,9 +280,13 @@ START_TEST(text_table)
     ck_assert_ptr_nonnull(strstr(txt, "read 4, processed 3 (accepted 2, rejected 1), failed 1"));
     ck_assert_ptr_nonnull(strstr(txt, "throughput 2.00 ev/s"));
     ck_assert_ptr_nonnull(strstr(txt, "CPU utilisation 50.0% (4 threads, 2 streams)"));
-    /* hcal: 0.475 ms CPU/ev = 12.93% of 3.675; real 0.65 of 5.7 = 11.40% */
+    /* hcal: 0.475 ms CPU/ev = 12.93% of 3.675; real 0.65 of 5.7 = 11.40%; of the
+     * 25 ms mean latency 2.60% */
+    ck_assert_ptr_nonnull(strstr(txt, "% latency"));
     line_with(txt, "  hcal ", line, sizeof line);
-    ck_assert_msg(strstr(line, "0.475") && strstr(line, "12.93") && strstr(line, "11.40"), "%s", line);
+    ck_assert_msg(strstr(line, "0.475") && strstr(line, "12.93") && strstr(line, "11.40") &&
+                      strstr(line, "2.60"),
+                  "%s", line);
     /* modules sorted by CPU time per event: jets 1.5, unpack 0.8, met 0.75, hbheReco, out */
     const char *order[] = {"  jets ", "  unpack ", "  met ", "  hbheReco ", "  out "};
     char *prev = strstr(txt, "Modules");
@@ -334,6 +340,104 @@ START_TEST(widths_follow_labels)
     ck_assert_uint_eq(col_a, col_x);
     free(txt);
     mh_timing_free(t);
+}
+END_TEST
+
+/* latency_fraction is the group's real time over the mean event latency, not
+ * over the summed module time: two 20 ms modules on independent paths that
+ * overlap (latency 20 ms) put the group holding one of them at 50% of the
+ * summed time but 100% of the latency; a module that waits 48 ms
+ * asynchronously for 2 ms of thread time is 100% of the summed time but 4%
+ * of the 50 ms latency. */
+START_TEST(latency_fraction_overlap_and_wait)
+{
+    static const char *const lab[] = {"a", "b", "c"};
+    static const char *const plu[] = {"emulated", "emulated", "emulated"};
+    static const char *const pth[] = {"p0", "p1"};
+    static const size_t ga[] = {0}, gab[] = {0, 1}, gc[] = {2};
+    const mh_timing_group gr[] = {{"ga", ga, 1}, {"gab", gab, 2}, {"gc", gc, 1}};
+    mh_timing_setup s = {lab, plu, 3, pth, 2, 0, gr, 3, 2, 2};
+    make_tmpdir();
+
+    mh_timing *t = NULL;
+    ck_assert_int_eq(mh_timing_create(&s, &t, NULL, 0), MH_OK);
+    for (int ev = 0; ev < 3; ev++) { /* a and b overlap on two threads */
+        mh_timing_module(t, 0, 0, MH_PHASE_PRODUCE, 20 * MS, 20 * MS);
+        mh_timing_module(t, 1, 1, MH_PHASE_PRODUCE, 20 * MS, 20 * MS);
+        mh_timing_path(t, 0, true);
+        mh_timing_path(t, 1, true);
+        mh_timing_event(t, MH_EVENT_ACCEPTED, 20 * MS, NULL, NULL);
+    }
+    json_t *r = write_and_load(t, "overlap.json", NULL, NULL);
+    json_t *gs = json_object_get(r, "groups");
+    json_t *g = find_named(gs, "name", "ga");
+    ck_assert_double_eq_tol(num(g, "real_fraction"), 0.5, TOL);
+    ck_assert_double_eq_tol(num(g, "latency_fraction"), 1.0, TOL);
+    g = find_named(gs, "name", "gab"); /* concurrent within the event: not clamped */
+    ck_assert_double_eq_tol(num(g, "real_fraction"), 1.0, TOL);
+    ck_assert_double_eq_tol(num(g, "latency_fraction"), 2.0, TOL);
+    ck_assert_double_eq_tol(num(find_named(gs, "name", "gc"), "latency_fraction"), 0, TOL);
+    json_decref(r);
+    char *txt = text_report(t);
+    char line[512];
+    line_with(txt, "  ga ", line, sizeof line);
+    ck_assert_msg(strstr(line, " 50.00 ") && strstr(line, " 100.00"), "%s", line);
+    free(txt);
+    mh_timing_free(t);
+
+    t = NULL;
+    ck_assert_int_eq(mh_timing_create(&s, &t, NULL, 0), MH_OK);
+    for (int ev = 0; ev < 2; ev++) { /* c: 1 ms acquire, 48 ms async wait, 1 ms produce */
+        mh_timing_module(t, 2, 0, MH_PHASE_ACQUIRE, 1 * MS, 1 * MS);
+        mh_timing_module(t, 2, 0, MH_PHASE_WAIT, 48 * MS, 0);
+        mh_timing_module(t, 2, 0, MH_PHASE_PRODUCE, 1 * MS, 1 * MS);
+        mh_timing_path(t, 0, true);
+        mh_timing_event(t, MH_EVENT_ACCEPTED, 50 * MS, NULL, NULL);
+    }
+    r = write_and_load(t, "wait.json", NULL, NULL);
+    g = find_named(json_object_get(r, "groups"), "name", "gc");
+    ck_assert_double_eq_tol(num(g, "real_ms_per_event"), 2.0, TOL);
+    ck_assert_double_eq_tol(num(g, "real_fraction"), 1.0, TOL);
+    ck_assert_double_eq_tol(num(g, "latency_fraction"), 2.0 / 50, TOL);
+    json_decref(r);
+    txt = text_report(t);
+    line_with(txt, "  gc ", line, sizeof line);
+    ck_assert_msg(strstr(line, " 100.00 ") && strstr(line, " 4.00"), "%s", line);
+    free(txt);
+    mh_timing_free(t);
+    remove_tmpdir();
+}
+END_TEST
+
+/* A path that its prescale kept from running is counted as prescaled, apart
+ * from accepted and rejected, in the JSON report and the text table. */
+START_TEST(path_prescaled_counted)
+{
+    make_tmpdir();
+    mh_timing *t = make_timing();
+    for (int ev = 0; ev < 5; ev++) {
+        if (ev % 3 == 0)
+            mh_timing_path(t, 1, ev == 0);
+        else
+            mh_timing_path_prescaled(t, 1);
+        mh_timing_event(t, MH_EVENT_REJECTED, MS, NULL, NULL);
+    }
+    mh_timing_path_prescaled(t, 9); /* out of range: ignored */
+    json_t *r = write_and_load(t, "ps.json", NULL, NULL);
+    json_t *p = json_array_get(json_object_get(r, "paths"), 1);
+    ck_assert_int_eq((int)num(p, "accepted"), 1);
+    ck_assert_int_eq((int)num(p, "rejected"), 1);
+    ck_assert_int_eq((int)num(p, "prescaled"), 3);
+    ck_assert_int_eq((int)num(json_array_get(json_object_get(r, "paths"), 0), "prescaled"), 0);
+    json_decref(r);
+    char *txt = text_report(t);
+    char line[512];
+    ck_assert_ptr_nonnull(strstr(txt, "prescaled"));
+    line_with(txt, "  HLT_MET ", line, sizeof line);
+    ck_assert_msg(strstr(line, " 1          1          3 "), "%s", line);
+    free(txt);
+    mh_timing_free(t);
+    remove_tmpdir();
 }
 END_TEST
 
@@ -473,6 +577,8 @@ int main(void)
     tcase_add_test(tc, json_numbers);
     tcase_add_test(tc, text_table);
     tcase_add_test(tc, widths_follow_labels);
+    tcase_add_test(tc, latency_fraction_overlap_and_wait);
+    tcase_add_test(tc, path_prescaled_counted);
     tcase_add_loop_test(tc, percentiles_nearest_rank, 0, sizeof pct_cases / sizeof *pct_cases);
     tcase_add_test(tc, percentiles_large_sample);
     tcase_add_test(tc, failure_reasons_capped);
