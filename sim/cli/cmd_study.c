@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "config/mh_config.h"
 #include "study/mh_study.h"
 
 #define MH__MAX_SETS 32
@@ -473,6 +474,14 @@ int mh_cmd_study(int argc, char **argv)
     if (mh_study_plan(o.variants, o.rtt, o.scan_streams, o.scan, runs, MH_STUDY_MAX_RUNS, &nruns,
                       err, sizeof err) != MH_OK)
         return mh_cli_usage_error("study", "%s", err);
+    /* The effective time scale (menu + --set), for the summary; loading the
+     * menu here also names a bad --set before any run starts. */
+    mh_menu *menu = NULL;
+    mh_status lst = mh_menu_load(o.config, o.sets, o.nsets, &menu, err, sizeof err);
+    if (lst != MH_OK)
+        return mh_cli_fail(lst, err);
+    double time_scale = menu->time_scale;
+    mh_menu_free(menu);
     char exe[PATH_MAX];
     if (mh__self_exe(exe, sizeof exe) != 0)
         return mh_cli_fail(MH_IO, "cannot find the minihlt executable (/proc/self/exe)");
@@ -501,7 +510,9 @@ int mh_cmd_study(int argc, char **argv)
     }
     mh_study_farm_opts farm = {
         .l1_rate_hz = o.l1_rate, .server_instances = o.instances, .farm_json = o.farm_json};
-    mh_status st = mh_study_summarize(runs, nruns, o.config, &farm, summary, tf, err, sizeof err);
+    mh_study_meta meta = {
+        .config = o.config, .time_scale = time_scale, .sets = o.sets, .nsets = o.nsets};
+    mh_status st = mh_study_summarize(runs, nruns, &meta, &farm, summary, tf, err, sizeof err);
     fclose(tf);
     curl_global_cleanup();
     if (st != MH_OK)

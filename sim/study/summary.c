@@ -361,8 +361,35 @@ static void mh__pct(FILE *out, int width, double v)
         fprintf(out, " %*s", width, "-");
 }
 
-static void mh__print_table(const mh__runinfo *ri, size_t n, const mh__runinfo *base, FILE *out)
+/* The menu, time scale and overrides above the table. */
+static void mh__print_meta(const mh_study_meta *meta, FILE *out)
 {
+    double scale = meta && meta->time_scale > 0 ? meta->time_scale : 1.0;
+    fprintf(out, "menu %s, process.time_scale %g", meta && meta->config ? meta->config : "-",
+            scale);
+    for (size_t i = 0; meta && i < meta->nsets; i++)
+        fprintf(out, "%s --set %s", i ? "" : ";", meta->sets[i]);
+    fputc('\n', out);
+}
+
+/* Emulated costs scale with process.time_scale, the HCAL modules run for
+ * real: at 0.01 HCAL looks like 80% of the menu instead of 10%. */
+static void mh__scale_warning(double scale, FILE *out)
+{
+    fprintf(out,
+            "WARNING: process.time_scale is %g, not 1: the emulated modules are scaled, the "
+            "HCAL modules are not;\n  HCAL fractions and savings are only meaningful at "
+            "time_scale 1\n",
+            scale);
+}
+
+static void mh__print_table(const mh__runinfo *ri, size_t n, const mh__runinfo *base,
+                            const mh_study_meta *meta, FILE *out)
+{
+    double scale = meta && meta->time_scale > 0 ? meta->time_scale : 1.0;
+    if (scale != 1.0)
+        mh__scale_warning(scale, out);
+    mh__print_meta(meta, out);
     fprintf(out, "%-18s %9s %8s %8s %9s %6s %8s %6s %9s %8s %8s %8s %6s\n", "variant",
             "CPU ms/ev", "p50 ms", "p99 ms", "events/s", "HCAL", "savings", "ideal", "ach/ideal",
             "HCAL res", "jet res", "max dacc", "failed");
@@ -398,7 +425,7 @@ static void mh__print_table(const mh__runinfo *ri, size_t n, const mh__runinfo *
             base->run->name);
 }
 
-mh_status mh_study_summarize(const mh_study_run *runs, size_t n, const char *config,
+mh_status mh_study_summarize(const mh_study_run *runs, size_t n, const mh_study_meta *meta,
                              const mh_study_farm_opts *farm, const char *summary_path, FILE *out,
                              char *err, size_t errlen)
 {
@@ -429,7 +456,14 @@ mh_status mh_study_summarize(const mh_study_run *runs, size_t n, const char *con
     root = json_object();
     json_object_set_new(root, "schema_version", json_integer(MH__SUMMARY_SCHEMA_VERSION));
     json_object_set_new(root, "tool", json_string("minihlt"));
+    const char *config = meta ? meta->config : NULL;
+    double scale = meta && meta->time_scale > 0 ? meta->time_scale : 1.0;
     json_object_set_new(root, "config", config ? json_string(config) : json_null());
+    json_object_set_new(root, "time_scale", json_real(scale));
+    json_t *sets = json_array();
+    for (size_t i = 0; meta && i < meta->nsets; i++)
+        json_array_append_new(sets, json_string(meta->sets[i]));
+    json_object_set_new(root, "overrides", sets);
     json_object_set_new(root, "baseline", json_string(base->run->name));
     json_t *variants = json_array();
     json_object_set_new(root, "variants", variants);
@@ -437,7 +471,9 @@ mh_status mh_study_summarize(const mh_study_run *runs, size_t n, const char *con
         if (runs[i].role == MH_STUDY_ROLE_VARIANT)
             json_array_append_new(variants, mh__variant_json(&ri[i], base));
     json_object_set_new(root, "scans", mh__scans(ri, n, base));
-    mh__print_table(ri, n, base, out);
+    mh__print_table(ri, n, base, meta, out);
+    if (scale != 1.0)
+        mh__scale_warning(scale, out);
     json_t *fj = mh__farm(ri, n, base, farm, out);
     json_object_set_new(root, "farm", fj);
     if (farm && farm->farm_json) {

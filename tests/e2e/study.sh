@@ -34,6 +34,9 @@ if [ -f configs/hlt.yaml ] && [ -f build/plugins/hcal_mahi.so ] && [ -f build/pl
 import json, math, sys
 s = json.load(open(sys.argv[1]))
 assert s["baseline"] == "mahi", s["baseline"]
+# the scale and the overrides the numbers were made with
+assert s["time_scale"] == 0.01, s["time_scale"]
+assert s["overrides"] == ["process.time_scale=0.01"], s["overrides"]
 vs = {v["name"]: v for v in s["variants"]}
 assert set(vs) == {"mahi", "facile"}, vs.keys()
 base = vs["mahi"]["hlt_cpu_ms_per_event"]
@@ -54,6 +57,13 @@ PYEOF
     if grep -q "HCAL res" "$out/summary.txt" && grep -q "^facile " "$out/summary.txt"; then
         ok "study: the table with resolutions is in summary.txt"
     else not_ok "study: the table with resolutions is in summary.txt"; fi
+    # time_scale 0.01: HCAL looks like most of the menu; the table must say so
+    if [ "$(grep -c "^WARNING: process.time_scale is 0.01, not 1" "$out/summary.txt")" = 2 ] \
+        && grep -q "only meaningful at time_scale 1" "$out/summary.txt" \
+        && grep -q "^menu configs/hlt.yaml, process.time_scale 0.01; --set process.time_scale=0.01$" \
+            "$out/summary.txt"; then
+        ok "study: scaled menu warned about above the table and the farm estimate"
+    else not_ok "study: scaled menu warned about above the table and the farm estimate"; fi
     # farm.sh --json, and the study with --farm beside the estimate
     if [ -f build/plugins/hcal_remote.so ] && [ -f configs/hlt_remote.yaml ]; then
         check "farm.sh: 1 and 2 clients with --json" bash scripts/farm.sh --events 4 \

@@ -236,9 +236,14 @@ START_TEST(summary_savings_and_farm)
           " \"server_queue_ms_per_request\": 2, \"server_compute_ms_per_request\": 0.3}],"
           " \"saturation_clients\": 1}");
     mh_study_farm_opts farm = {.l1_rate_hz = 100e3, .server_instances = 1, .farm_json = farm_json};
-    ck_assert_int_eq(mh_study_summarize(runs, n, "menu.yaml", &farm, summary, out, err, sizeof err),
+    const char *sets[] = {"process.threads=2"};
+    mh_study_meta meta = {.config = "menu.yaml", .time_scale = 1, .sets = sets, .nsets = 1};
+    ck_assert_int_eq(mh_study_summarize(runs, n, &meta, &farm, summary, out, err, sizeof err),
                      MH_OK);
     fclose(out);
+    ck_assert_ptr_nonnull(
+        strstr(table, "menu menu.yaml, process.time_scale 1; --set process.threads=2\n"));
+    ck_assert_ptr_null(strstr(table, "WARNING"));
     ck_assert_ptr_nonnull(strstr(table, "measured saturation: 1 clients per server (estimate above: 34)"));
     ck_assert_ptr_nonnull(strstr(table, "baseline: mahi"));
     ck_assert_ptr_nonnull(strstr(table, "remote_rtt10"));
@@ -252,6 +257,9 @@ START_TEST(summary_savings_and_farm)
     json_t *root = json_load_file(summary, 0, &je);
     ck_assert_ptr_nonnull(root);
     ck_assert_str_eq(json_string_value(json_object_get(root, "baseline")), "mahi");
+    ck_assert(jnum(root, "time_scale") == 1);
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(root, "overrides"), 0)),
+                     "process.threads=2");
     json_t *vs = json_object_get(root, "variants");
     ck_assert_uint_eq(json_array_size(vs), 3);
     const json_t *base = json_array_get(vs, 1);
@@ -313,6 +321,53 @@ START_TEST(summary_savings_and_farm)
 }
 END_TEST
 
+/* A scaled menu: the scale and overrides are recorded, and a warning sits
+ * above the table and above the farm estimate. */
+START_TEST(summary_warns_scaled_menu)
+{
+    mh_study_run runs[2];
+    size_t n = 0;
+    char err[512] = "";
+    ck_assert_int_eq(mh_study_plan("mahi,facile", "0", "", "", runs, 2, &n, err, sizeof err),
+                     MH_OK);
+    for (size_t i = 0; i < n; i++)
+        snprintf(runs[i].report, sizeof runs[i].report, "%s/%s.json", dir, runs[i].name);
+    write_run(runs[0].report, 2, 20, 0, 500, 2);
+    write_run(runs[1].report, 1, 20, 0, 450, 2);
+    char summary[128];
+    snprintf(summary, sizeof summary, "%s/summary.json", dir);
+    const char *sets[] = {"process.time_scale=0.01", "source.events=4"};
+    mh_study_meta meta = {.config = "hlt.yaml", .time_scale = 0.01, .sets = sets, .nsets = 2};
+    char *table = NULL;
+    size_t tlen = 0;
+    FILE *out = open_memstream(&table, &tlen);
+    ck_assert_int_eq(mh_study_summarize(runs, n, &meta, NULL, summary, out, err, sizeof err),
+                     MH_OK);
+    fclose(out);
+    const char *warn = "WARNING: process.time_scale is 0.01, not 1";
+    const char *w1 = strstr(table, warn);
+    ck_assert_ptr_nonnull(w1);
+    ck_assert_ptr_nonnull(strstr(table, "only meaningful at time_scale 1"));
+    ck_assert(w1 < strstr(table, "variant "));
+    const char *w2 = strstr(w1 + 1, warn);
+    ck_assert_ptr_nonnull(w2);
+    const char *farm = strstr(table, "Farm estimate");
+    ck_assert_ptr_nonnull(farm);
+    ck_assert(w2 < farm && w2 > strstr(table, "baseline: mahi"));
+    ck_assert_ptr_nonnull(strstr(table, "menu hlt.yaml, process.time_scale 0.01; --set "
+                                        "process.time_scale=0.01 --set source.events=4\n"));
+    free(table);
+    json_error_t je;
+    json_t *root = json_load_file(summary, 0, &je);
+    ck_assert_ptr_nonnull(root);
+    ck_assert(jnum(root, "time_scale") == 0.01);
+    const json_t *ov = json_object_get(root, "overrides");
+    ck_assert_uint_eq(json_array_size(ov), 2);
+    ck_assert_str_eq(json_string_value(json_array_get(ov, 1)), "source.events=4");
+    json_decref(root);
+}
+END_TEST
+
 START_TEST(summary_names_bad_report)
 {
     mh_study_run runs[2];
@@ -323,7 +378,7 @@ START_TEST(summary_names_bad_report)
     char summary[128];
     snprintf(summary, sizeof summary, "%s/summary.json", dir);
     FILE *out = fopen("/dev/null", "w");
-    ck_assert_int_ne(mh_study_summarize(runs, n, "m", NULL, summary, out, err, sizeof err), MH_OK);
+    ck_assert_int_ne(mh_study_summarize(runs, n, NULL, NULL, summary, out, err, sizeof err), MH_OK);
     fclose(out);
     ck_assert_ptr_nonnull(strstr(err, "missing.json"));
 }
@@ -343,7 +398,7 @@ START_TEST(summary_names_bad_farm_json)
     write_text(farm_json, "{\"points\": []}");
     mh_study_farm_opts farm = {.farm_json = farm_json};
     FILE *out = fopen("/dev/null", "w");
-    ck_assert_int_eq(mh_study_summarize(runs, n, "m", &farm, summary, out, err, sizeof err),
+    ck_assert_int_eq(mh_study_summarize(runs, n, NULL, &farm, summary, out, err, sizeof err),
                      MH_FORMAT);
     fclose(out);
     ck_assert_ptr_nonnull(strstr(err, "nofarm.json: no points[]"));
@@ -363,6 +418,7 @@ static Suite *study_suite(void)
     tc = tcase_create("summary");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, summary_savings_and_farm);
+    tcase_add_test(tc, summary_warns_scaled_menu);
     tcase_add_test(tc, summary_names_bad_report);
     tcase_add_test(tc, summary_names_bad_farm_json);
     suite_add_tcase(s, tc);
