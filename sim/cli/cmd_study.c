@@ -38,6 +38,7 @@ typedef struct mh__study_opts {
     const char *sets[MH__MAX_SETS];
     size_t nsets;
     double l1_rate;
+    double cpu_ms;
     unsigned instances;
     bool plots;
 } mh__study_opts;
@@ -65,6 +66,9 @@ static void mh__study_help(FILE *out)
           "  --server-model NAME model name on the server (default facile)\n"
           "  --set KEY=VALUE     menu override passed to every run (repeatable)\n"
           "  --l1-rate HZ        L1 accept rate for the farm estimate (default 100000)\n"
+          "  --cpu-ms-per-event MS  HLT CPU time per event of the farm for the estimate\n"
+          "                      (default: the measured baseline's); the measured savings\n"
+          "                      fraction is applied to it\n"
           "  --instances N       model instances per server for the estimate (default 1)\n"
           "  --farm FILE         scripts/farm.sh --json output: its measured saturation goes\n"
           "                      beside the estimate and into the farm_saturation plot\n"
@@ -395,7 +399,7 @@ int mh_cmd_study(int argc, char **argv)
                         .instances = 1,
                         .plots = true};
     enum { O_VARIANTS = 256, O_RTT, O_THREADS, O_STREAMS, O_EVENTS, O_INPUT, O_SCANS, O_SCAN,
-           O_MODULE, O_MODEL, O_MODELS, O_SMODEL, O_SET, O_L1, O_INST, O_NOPLOTS, O_FARM };
+           O_MODULE, O_MODEL, O_MODELS, O_SMODEL, O_SET, O_L1, O_INST, O_NOPLOTS, O_FARM, O_CPUMS };
     static const struct option longopts[] = {
         {"variants", required_argument, 0, O_VARIANTS}, {"rtt", required_argument, 0, O_RTT},
         {"threads", required_argument, 0, O_THREADS},   {"streams", required_argument, 0, O_STREAMS},
@@ -405,7 +409,7 @@ int mh_cmd_study(int argc, char **argv)
         {"models", required_argument, 0, O_MODELS},     {"server-model", required_argument, 0, O_SMODEL},
         {"set", required_argument, 0, O_SET},           {"l1-rate", required_argument, 0, O_L1},
         {"instances", required_argument, 0, O_INST},    {"no-plots", no_argument, 0, O_NOPLOTS},
-        {"farm", required_argument, 0, O_FARM},
+        {"farm", required_argument, 0, O_FARM}, {"cpu-ms-per-event", required_argument, 0, O_CPUMS},
         {"output", required_argument, 0, 'o'},          {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     int c;
@@ -444,6 +448,10 @@ int mh_cmd_study(int argc, char **argv)
             break;
         case O_L1:
             if (!mh_cli_parse_double("study", "--l1-rate", optarg, 1, 1e9, &o.l1_rate))
+                return 2;
+            break;
+        case O_CPUMS:
+            if (!mh_cli_parse_double("study", "--cpu-ms-per-event", optarg, 1e-6, 1e9, &o.cpu_ms))
                 return 2;
             break;
         case O_INST:
@@ -509,7 +517,8 @@ int mh_cmd_study(int argc, char **argv)
         return mh_cli_fail(MH_IO, err);
     }
     mh_study_farm_opts farm = {
-        .l1_rate_hz = o.l1_rate, .server_instances = o.instances, .farm_json = o.farm_json};
+        .l1_rate_hz = o.l1_rate, .server_instances = o.instances, .farm_json = o.farm_json,
+        .cpu_ms_per_event = o.cpu_ms};
     mh_study_meta meta = {
         .config = o.config, .time_scale = time_scale, .sets = o.sets, .nsets = o.nsets};
     mh_status st = mh_study_summarize(runs, nruns, &meta, &farm, summary, tf, err, sizeof err);

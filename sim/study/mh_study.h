@@ -86,6 +86,11 @@ mh_status mh_study_module_yaml(const mh_study_run *run, const char *server_url,
 typedef struct mh_study_farm_opts {
     double l1_rate_hz;       /* events/s entering the HLT (default 100 kHz) */
     unsigned server_instances; /* model instances per server (default 1) */
+    /* HLT CPU time per event of the farm (ms; 0: the measured baseline's).
+     * The measured savings fraction is applied to it: cores = rate x
+     * this x (1 - savings), and a client's request rate is scaled by
+     * measured baseline / this. */
+    double cpu_ms_per_event;
     /* Optional: the JSON written by `scripts/farm.sh --json` on this
      * machine; its measured saturation is put beside the estimate (farm
      * .measured). NULL: none. */

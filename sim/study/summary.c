@@ -247,25 +247,39 @@ static json_t *mh__farm(const mh__runinfo *ri, size_t n, const mh__runinfo *base
         return json_null();
     double l1 = opts && opts->l1_rate_hz > 0 ? opts->l1_rate_hz : 100e3;
     unsigned inst = opts && opts->server_instances ? opts->server_instances : 1;
-    double cores_base = l1 * base->cpu_ms / 1000.0;
-    double cores_new = l1 * best->cpu_ms / 1000.0;
+    bool given = opts && opts->cpu_ms_per_event > 0;
+    /* The farm's per-event time (given, else the measured baseline's) with
+     * the measured savings fraction applied: a study at a reduced scale
+     * still sizes a full-cost farm. */
+    double ms = given ? opts->cpu_ms_per_event : base->cpu_ms;
+    double savings = base->cpu_ms > 0 ? 1.0 - best->cpu_ms / base->cpu_ms : NAN;
+    double cores_base = l1 * ms / 1000.0;
+    double cores_saved = cores_base * savings;
+    double cores_new = cores_base - cores_saved;
     json_t *f = json_object();
     json_object_set_new(f, "l1_rate_hz", json_real(l1));
     json_object_set_new(f, "baseline", json_string(base->run->name));
     json_object_set_new(f, "variant", json_string(best->run->name));
+    json_object_set_new(f, "cpu_ms_per_event", mh__jnum(ms));
+    json_object_set_new(f, "cpu_ms_per_event_from",
+                        json_string(given ? "--cpu-ms-per-event" : "measured baseline"));
+    json_object_set_new(f, "savings", mh__jnum(savings));
     json_object_set_new(f, "cores_baseline", mh__jnum(cores_base));
     json_object_set_new(f, "cores_variant", mh__jnum(cores_new));
-    json_object_set_new(f, "cores_saved", mh__jnum(cores_base - cores_new));
-    fprintf(out, "\nFarm estimate at an L1 accept rate of %.0f Hz (CPU time per event x rate):\n",
-            l1);
+    json_object_set_new(f, "cores_saved", mh__jnum(cores_saved));
+    fprintf(out,
+            "\nFarm estimate at an L1 accept rate of %.0f Hz and %.2f ms of HLT CPU per event "
+            "(%s;\ncores = rate x CPU per event, saved = that x the measured savings %.1f%%):\n",
+            l1, ms, given ? "--cpu-ms-per-event" : "the measured baseline", 100 * savings);
     fprintf(out, "  %-14s %8.1f cores\n  %-14s %8.1f cores\n  saved          %8.1f cores\n",
-            base->run->name, cores_base, best->run->name, cores_new, cores_base - cores_new);
+            base->run->name, cores_base, best->run->name, cores_new, cores_saved);
     const mh_study_run *r = best->run;
     if (r->kind == MH_STUDY_REMOTE && r->have_server && r->server_requests > 0) {
         double ms_req = r->server_compute_us / r->server_requests / 1000.0;
         double capacity = ms_req > 0 ? inst * 1000.0 / ms_req : NAN;
-        /* One request per event: a client process sends at its event rate. */
-        double per_client = best->throughput_hz;
+        /* One request per event: a client process sends at its event rate,
+         * which scales inversely with the per-event time. */
+        double per_client = ms > 0 ? best->throughput_hz * base->cpu_ms / ms : NAN;
         double clients = per_client > 0 ? capacity / per_client : NAN;
         double servers = capacity > 0 ? ceil(l1 / capacity) : NAN;
         json_object_set_new(f, "server_instances", json_integer(inst));
@@ -277,7 +291,7 @@ static json_t *mh__farm(const mh__runinfo *ri, size_t n, const mh__runinfo *base
         fprintf(out,
                 "  server: %.3f ms of compute per request -> %.0f requests/s per server "
                 "(%u instance%s)\n"
-                "  one client process here sends %.1f requests/s -> one server feeds about "
+                "  one client process at that CPU per event sends %.1f requests/s -> one server feeds about "
                 "%.0f such processes\n"
                 "  servers needed for %.0f Hz: %.0f\n",
                 ms_req, capacity, inst, inst == 1 ? "" : "s", per_client, clients, l1, servers);

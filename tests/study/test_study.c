@@ -368,6 +368,74 @@ START_TEST(summary_warns_scaled_menu)
 }
 END_TEST
 
+/* --cpu-ms-per-event: the farm at a full-cost per-event time with the
+ * measured savings fraction (runs at a reduced scale still size a real
+ * farm); a client's request rate scales with measured / given time. */
+START_TEST(summary_farm_at_given_cpu_ms)
+{
+    mh_study_run runs[2];
+    size_t n = 0;
+    char err[512] = "";
+    ck_assert_int_eq(mh_study_plan("mahi,remote", "0", "", "", runs, 2, &n, err, sizeof err),
+                     MH_OK);
+    for (size_t i = 0; i < n; i++)
+        snprintf(runs[i].report, sizeof runs[i].report, "%s/%s.json", dir, runs[i].name);
+    write_run(runs[0].report, 2, 20, 0, 500, 2); /* 10 ms/ev */
+    write_run(runs[1].report, 0, 20, 0, 400, 2); /* 8 ms/ev: 20% saved, 125 ev/s */
+    runs[1].have_server = true;
+    runs[1].server_requests = 50;
+    runs[1].server_execs = 50;
+    runs[1].server_compute_us = 50 * 250; /* 4000 requests/s */
+    char summary[128];
+    snprintf(summary, sizeof summary, "%s/summary.json", dir);
+    mh_study_farm_opts farm = {.l1_rate_hz = 100e3, .cpu_ms_per_event = 260};
+    char *table = NULL;
+    size_t tlen = 0;
+    FILE *out = open_memstream(&table, &tlen);
+    ck_assert_int_eq(mh_study_summarize(runs, n, NULL, &farm, summary, out, err, sizeof err),
+                     MH_OK);
+    fclose(out);
+    ck_assert_msg(strstr(table, "100000 Hz and 260.00 ms of HLT CPU per event (--cpu-ms-per-event"),
+                  "%s", table);
+    ck_assert_ptr_nonnull(strstr(table, "the measured savings 20.0%"));
+    ck_assert_ptr_nonnull(strstr(table, "saved            5200.0 cores"));
+    free(table);
+    json_error_t je;
+    json_t *root = json_load_file(summary, 0, &je);
+    ck_assert_ptr_nonnull(root);
+    const json_t *f = json_object_get(root, "farm");
+    ck_assert(fabs(jnum(f, "cpu_ms_per_event") - 260) < 1e-9);
+    ck_assert_str_eq(json_string_value(json_object_get(f, "cpu_ms_per_event_from")),
+                     "--cpu-ms-per-event");
+    ck_assert(fabs(jnum(f, "savings") - 0.2) < 1e-12);
+    /* 100 kHz x 260 ms = 26000 cores, 20% of it saved */
+    ck_assert(fabs(jnum(f, "cores_baseline") - 26000) < 1e-6);
+    ck_assert(fabs(jnum(f, "cores_saved") - 5200) < 1e-6);
+    ck_assert(fabs(jnum(f, "cores_variant") - 20800) < 1e-6);
+    /* a client at 260 ms/ev sends 125 x 10/260 requests/s */
+    ck_assert(fabs(jnum(f, "client_request_rate_hz") - 125.0 * 10 / 260) < 1e-9);
+    ck_assert(fabs(jnum(f, "clients_per_server") - 4000 / (125.0 * 10 / 260)) < 1e-6);
+    ck_assert(jnum(f, "servers_needed") == 25);
+    json_decref(root);
+
+    /* without it: the measured baseline's 10 ms */
+    farm.cpu_ms_per_event = 0;
+    out = fopen("/dev/null", "w");
+    ck_assert_int_eq(mh_study_summarize(runs, n, NULL, &farm, summary, out, err, sizeof err),
+                     MH_OK);
+    fclose(out);
+    root = json_load_file(summary, 0, &je);
+    ck_assert_ptr_nonnull(root);
+    f = json_object_get(root, "farm");
+    ck_assert(fabs(jnum(f, "cores_baseline") - 1000) < 1e-6);
+    ck_assert(fabs(jnum(f, "cores_saved") - 200) < 1e-6);
+    ck_assert_str_eq(json_string_value(json_object_get(f, "cpu_ms_per_event_from")),
+                     "measured baseline");
+    ck_assert(fabs(jnum(f, "client_request_rate_hz") - 125) < 1e-9);
+    json_decref(root);
+}
+END_TEST
+
 START_TEST(summary_names_bad_report)
 {
     mh_study_run runs[2];
@@ -419,6 +487,7 @@ static Suite *study_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, summary_savings_and_farm);
     tcase_add_test(tc, summary_warns_scaled_menu);
+    tcase_add_test(tc, summary_farm_at_given_cpu_ms);
     tcase_add_test(tc, summary_names_bad_report);
     tcase_add_test(tc, summary_names_bad_farm_json);
     suite_add_tcase(s, tc);
