@@ -77,7 +77,12 @@ check_fails "--into twice: duplicate label" 1 "module 'hltRawToDigi' already exi
   echo "  accept: {plugin: pass}   # kept"
   "$PY3" "$PM" "$PROF" --scale 0.5 --no-groups | sed -n 's/^\(  hlt.*\)$/\1  # tuned/p'
   echo "paths:"; echo "  P: [accept]"; } >"$E2E_TMP/upd.yaml"
-check "--update in place" "$PY3" "$PM" "$PROF" --update "$E2E_TMP/upd.yaml" -o "$E2E_TMP/upd.yaml"
+cp "$E2E_TMP/upd.yaml" "$E2E_TMP/upd_orig.yaml"
+check "--update -o - prints the menu" sh -c "'$PY3' '$PM' '$PROF' --update '$E2E_TMP/upd.yaml' -o - >'$E2E_TMP/upd_stdout.yaml'"
+check "--update -o - leaves the menu alone" cmp -s "$E2E_TMP/upd.yaml" "$E2E_TMP/upd_orig.yaml"
+check "--update without -o writes the menu in place" "$PY3" "$PM" "$PROF" --update "$E2E_TMP/upd.yaml"
+check "--update in place = what -o - printed" cmp -s "$E2E_TMP/upd.yaml" "$E2E_TMP/upd_stdout.yaml"
+if [ -e "$E2E_TMP/upd.yaml.tmp" ]; then not_ok "--update leaves no temp file"; else ok "--update leaves no temp file"; fi
 check "--update kept comments and set the new costs" "$PY3" - "$E2E_TMP/upd.yaml" "$E2E_TMP/base.yaml" <<'EOF'
 import sys, yaml
 text = open(sys.argv[1]).read()

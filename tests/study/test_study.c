@@ -321,19 +321,29 @@ START_TEST(summary_savings_and_farm)
 }
 END_TEST
 
+/* Plans two variants (the baseline first) and writes their reports:
+ * baseline 8 + 2 ms/ev in 500 ms, the other 8 + hcal_ms in wall_ms. */
+static void two_runs(const char *variants, mh_study_run runs[2], uint64_t hcal_ms,
+                     uint64_t wall_ms)
+{
+    size_t n = 0;
+    char err[512] = "";
+    ck_assert_int_eq(mh_study_plan(variants, "0", "", "", runs, 2, &n, err, sizeof err), MH_OK);
+    ck_assert_uint_eq(n, 2);
+    for (size_t i = 0; i < n; i++)
+        snprintf(runs[i].report, sizeof runs[i].report, "%s/%s.json", dir, runs[i].name);
+    write_run(runs[0].report, 2, 20, 0, 500, 2);
+    write_run(runs[1].report, hcal_ms, 20, 0, wall_ms, 2);
+}
+
 /* A scaled menu: the scale and overrides are recorded, and a warning sits
  * above the table and above the farm estimate. */
 START_TEST(summary_warns_scaled_menu)
 {
     mh_study_run runs[2];
-    size_t n = 0;
+    size_t n = 2;
     char err[512] = "";
-    ck_assert_int_eq(mh_study_plan("mahi,facile", "0", "", "", runs, 2, &n, err, sizeof err),
-                     MH_OK);
-    for (size_t i = 0; i < n; i++)
-        snprintf(runs[i].report, sizeof runs[i].report, "%s/%s.json", dir, runs[i].name);
-    write_run(runs[0].report, 2, 20, 0, 500, 2);
-    write_run(runs[1].report, 1, 20, 0, 450, 2);
+    two_runs("mahi,facile", runs, 1, 450);
     char summary[128];
     snprintf(summary, sizeof summary, "%s/summary.json", dir);
     const char *sets[] = {"process.time_scale=0.01", "source.events=4"};
@@ -374,14 +384,10 @@ END_TEST
 START_TEST(summary_farm_at_given_cpu_ms)
 {
     mh_study_run runs[2];
-    size_t n = 0;
+    size_t n = 2;
     char err[512] = "";
-    ck_assert_int_eq(mh_study_plan("mahi,remote", "0", "", "", runs, 2, &n, err, sizeof err),
-                     MH_OK);
-    for (size_t i = 0; i < n; i++)
-        snprintf(runs[i].report, sizeof runs[i].report, "%s/%s.json", dir, runs[i].name);
-    write_run(runs[0].report, 2, 20, 0, 500, 2); /* 10 ms/ev */
-    write_run(runs[1].report, 0, 20, 0, 400, 2); /* 8 ms/ev: 20% saved, 125 ev/s */
+    /* 10 ms/ev vs 8 ms/ev: 20% saved, 125 ev/s */
+    two_runs("mahi,remote", runs, 0, 400);
     runs[1].have_server = true;
     runs[1].server_requests = 50;
     runs[1].server_execs = 50;
