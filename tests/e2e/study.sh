@@ -11,11 +11,12 @@ check_fails "study: unknown variant named" 2 "unknown variant 'gpu'" \
     "$MINIHLT" study configs/examples/emulated.yaml --variants mahi,gpu
 check_fails "study: missing menu named" 2 "nope.yaml" "$MINIHLT" study nope.yaml
 
-# Plots from the saved summary and farm.sh JSON of a real study (tests/data/study).
+# Plots from the saved summary and farm.sh JSON of a real study (tests/data/study:
+# it has both scans, so every plot is drawn).
 mkdir -p "$E2E_TMP/plots"
 cp tests/data/study/summary.json tests/data/study/farm.json "$E2E_TMP/plots/"
 check "plot_study: runs headless on a saved summary" $PY scripts/plot_study.py "$E2E_TMP/plots"
-for f in time_per_event savings_vs_rtt farm_saturation; do
+for f in time_per_event throughput_vs_streams savings_vs_rtt farm_saturation; do
     if head -c 8 "$E2E_TMP/plots/$f.png" 2>/dev/null | grep -q PNG; then ok "plot_study: $f.png is a PNG"
     else not_ok "plot_study: $f.png is a PNG"; fi
 done
