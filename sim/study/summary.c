@@ -366,6 +366,22 @@ static json_t *mh__scans(const mh__runinfo *ri, size_t n, const mh__runinfo *bas
     return json_pack("{s:o,s:o}", "streams", streams, "rtt", rtt);
 }
 
+/* The baseline's streams-scan run with the same streams as scan run x
+ * (named BASELINE_sN by the plan); NULL when there is none or x is it. */
+static const mh__runinfo *mh__scan_ref(const mh__runinfo *ri, size_t n, const mh__runinfo *base,
+                                       const mh__runinfo *x)
+{
+    char want[MH_STUDY_NAME_MAX + 16];
+    snprintf(want, sizeof want, "%.40s_s%u", base->run->name, x->run->streams);
+    for (size_t i = 0; i < n; i++) {
+        const mh_study_run *r = ri[i].run;
+        if (r->role == MH_STUDY_ROLE_SCAN_STREAMS && r->streams == x->run->streams &&
+            !strcmp(r->name, want))
+            return &ri[i] == x ? NULL : &ri[i];
+    }
+    return NULL;
+}
+
 /* A percentage, or "-" when not measured (no validation module). */
 static void mh__pct(FILE *out, int width, double v)
 {
@@ -417,14 +433,23 @@ static void mh__print_table(const mh__runinfo *ri, size_t n, const mh__runinfo *
             fprintf(out, "-- streams scan (throughput vs events in flight):\n");
             heading = true;
         }
-        double savings = base->cpu_ms > 0 ? 1.0 - x->cpu_ms / base->cpu_ms : NAN;
-        double ideal = base->hcal_cpu_fraction;
+        /* A scan row is compared with the baseline's scan run at the same
+         * streams, not with the baseline itself: CPU per event moves with
+         * the load between runs, and the baseline against itself at other
+         * streams would show that noise as savings. No such run: "-". */
+        const mh__runinfo *ref = k < n ? base : mh__scan_ref(ri, n, base, x);
+        double savings = ref && ref->cpu_ms > 0 ? 1.0 - x->cpu_ms / ref->cpu_ms : NAN;
+        double ideal = ref ? ref->hcal_cpu_fraction : NAN;
         double max_change;
         const char *max_path;
         json_decref(mh__accept_changes(x, base, &max_change, &max_path));
-        fprintf(out, "%-18s %9.2f %8.2f %8.2f %9.1f %5.1f%% %+7.1f%% %5.1f%% %9.2f", x->run->name,
-                x->cpu_ms, x->p50, x->p99, x->throughput_hz, 100 * x->hcal_cpu_fraction,
-                100 * savings, 100 * ideal, ideal > 0 ? savings / ideal : NAN);
+        fprintf(out, "%-18s %9.2f %8.2f %8.2f %9.1f %5.1f%%", x->run->name, x->cpu_ms, x->p50,
+                x->p99, x->throughput_hz, 100 * x->hcal_cpu_fraction);
+        if (isfinite(savings))
+            fprintf(out, " %+7.1f%% %5.1f%% %9.2f", 100 * savings, 100 * ideal,
+                    ideal > 0 ? savings / ideal : NAN);
+        else
+            fprintf(out, " %8s %6s %9s", "-", "-", "-");
         mh__pct(out, 8, x->res_channel);
         mh__pct(out, 8, x->res_jet);
         mh__pct(out, 8, max_path ? max_change : NAN);
@@ -432,7 +457,8 @@ static void mh__print_table(const mh__runinfo *ri, size_t n, const mh__runinfo *
     }
     fprintf(out,
             "baseline: %s; savings = 1 - CPU/baseline CPU per event; ideal = the baseline's "
-            "HCAL share (Amdahl bound)\n"
+            "HCAL share (Amdahl bound);\nin the streams scan both are against the baseline's "
+            "scan run at the same streams (\"-\" for the baseline's own)\n"
             "HCAL res = sigma_eff/median of rechit/true energy per channel (> 0.5 GeV), jet res "
             "= same for reco/gen jet pt\n(validation module); max dacc = the largest change of "
             "a path's accept rate vs the baseline, in points of rate\n",

@@ -442,6 +442,53 @@ START_TEST(summary_farm_at_given_cpu_ms)
 }
 END_TEST
 
+/* Streams-scan rows: the baseline's own scan runs show "-" (not the
+ * load noise against the baseline at other streams as savings); another
+ * variant's are against the baseline's scan run at the same streams. */
+START_TEST(summary_scan_rows_same_streams)
+{
+    mh_study_run runs[MH_STUDY_MAX_RUNS];
+    size_t n = 0;
+    char err[512] = "";
+    ck_assert_int_eq(mh_study_plan("mahi,facile", "", "4", "mahi,facile", runs,
+                                   MH_STUDY_MAX_RUNS, &n, err, sizeof err),
+                     MH_OK);
+    ck_assert(n == 4 && !strcmp(runs[2].name, "mahi_s4") && !strcmp(runs[3].name, "facile_s4"));
+    /* mahi 10 ms, facile 9, mahi_s4 9 (noise: "+10%" vs mahi), facile_s4 8 */
+    const uint64_t hcal[] = {2, 1, 1, 0};
+    for (size_t i = 0; i < n; i++) {
+        snprintf(runs[i].report, sizeof runs[i].report, "%.60s/%.60s.json", dir, runs[i].name);
+        write_run(runs[i].report, hcal[i], 20, 0, 500, 2);
+    }
+    char summary[128];
+    snprintf(summary, sizeof summary, "%s/summary.json", dir);
+    char *table = NULL;
+    size_t tlen = 0;
+    FILE *out = open_memstream(&table, &tlen);
+    ck_assert_int_eq(mh_study_summarize(runs, n, NULL, NULL, summary, out, err, sizeof err),
+                     MH_OK);
+    fclose(out);
+    const char *ms4 = strstr(table, "\nmahi_s4 ");
+    const char *fs4 = strstr(table, "\nfacile_s4 ");
+    const char *fac = strstr(table, "\nfacile ");
+    ck_assert_ptr_nonnull(ms4);
+    ck_assert_ptr_nonnull(fs4);
+    ck_assert_ptr_nonnull(fac);
+    char row[256];
+    /* mahi_s4: HCAL 11.1%, then "-" for savings, ideal and ach/ideal */
+    snprintf(row, sizeof row, "%.*s", (int)strcspn(ms4 + 1, "\n"), ms4 + 1);
+    ck_assert_msg(strstr(row, " 11.1%        -      -         - "), "%s", row);
+    ck_assert_msg(!strstr(row, "+10.0%"), "%s", row);
+    /* facile_s4: 8 vs mahi_s4's 9 ms = +11.1%, ideal = mahi_s4's 1/9 */
+    snprintf(row, sizeof row, "%.*s", (int)strcspn(fs4 + 1, "\n"), fs4 + 1);
+    ck_assert_msg(strstr(row, "  +11.1%  11.1%      1.00"), "%s", row);
+    /* the variant rows stay against the baseline: facile 9 vs 10 ms */
+    snprintf(row, sizeof row, "%.*s", (int)strcspn(fac + 1, "\n"), fac + 1);
+    ck_assert_msg(strstr(row, "  +10.0%  20.0%      0.50"), "%s", row);
+    free(table);
+}
+END_TEST
+
 START_TEST(summary_names_bad_report)
 {
     mh_study_run runs[2];
@@ -494,6 +541,7 @@ static Suite *study_suite(void)
     tcase_add_test(tc, summary_savings_and_farm);
     tcase_add_test(tc, summary_warns_scaled_menu);
     tcase_add_test(tc, summary_farm_at_given_cpu_ms);
+    tcase_add_test(tc, summary_scan_rows_same_streams);
     tcase_add_test(tc, summary_names_bad_report);
     tcase_add_test(tc, summary_names_bad_farm_json);
     suite_add_tcase(s, tc);
