@@ -18,7 +18,8 @@ menu and the whole menu is printed (comments of MENU are not kept). With
 --update MENU the one-line `LABEL: {plugin: emulated, ...}` entries of a
 menu that already has the profile's modules are rewritten in place (the rest
 of the file, comments included, is kept; the result is parsed back and
-checked) and the menu is printed (-o MENU writes it back).
+checked): MENU itself is replaced (temp file + rename) unless -o OUT names
+another file (-o - prints it).
 
 Absolute cost: the total HLT CPU time per event at the reference pileup is
   hcal mode (default):  calibration.hcal_ms_per_event / reference.hcal_share
@@ -316,12 +317,19 @@ def main():
         except ProfileError as e:
             print(f"{prog}: {e}", file=sys.stderr)
             return 1
-        if args.out:
-            with open(args.out + ".tmp", "w") as fh:
-                fh.write(text)
-            os.replace(args.out + ".tmp", args.out)
-        else:
+        # In place unless -o says where (-o - : stdout); temp + rename, so
+        # an interrupted write never leaves half a menu.
+        dest = args.out or args.update
+        if dest == "-":
             sys.stdout.write(text)
+        else:
+            try:
+                with open(dest + ".tmp", "w") as fh:
+                    fh.write(text)
+                os.replace(dest + ".tmp", dest)
+            except OSError as e:
+                print(f"{prog}: {dest}: cannot write: {e.strerror}", file=sys.stderr)
+                return 1
         print(f"{prog}: {args.update}: {len(modules)} emulated modules updated "
               f"({head[1][2:]})", file=sys.stderr)
         return 0

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "config/mh_config.h"
 #include "study/mh_study.h"
 
 #define MH__MAX_SETS 32
@@ -37,6 +38,7 @@ typedef struct mh__study_opts {
     const char *sets[MH__MAX_SETS];
     size_t nsets;
     double l1_rate;
+    double cpu_ms;
     unsigned instances;
     bool plots;
 } mh__study_opts;
@@ -64,6 +66,9 @@ static void mh__study_help(FILE *out)
           "  --server-model NAME model name on the server (default facile)\n"
           "  --set KEY=VALUE     menu override passed to every run (repeatable)\n"
           "  --l1-rate HZ        L1 accept rate for the farm estimate (default 100000)\n"
+          "  --cpu-ms-per-event MS  HLT CPU time per event of the farm for the estimate\n"
+          "                      (default: the measured baseline's); the measured savings\n"
+          "                      fraction is applied to it\n"
           "  --instances N       model instances per server for the estimate (default 1)\n"
           "  --farm FILE         scripts/farm.sh --json output: its measured saturation goes\n"
           "                      beside the estimate and into the farm_saturation plot\n"
@@ -402,7 +407,7 @@ int mh_cmd_study(int argc, char **argv)
                         .instances = 1,
                         .plots = true};
     enum { O_VARIANTS = 256, O_RTT, O_THREADS, O_STREAMS, O_EVENTS, O_INPUT, O_SCANS, O_SCAN,
-           O_MODULE, O_MODEL, O_MODELS, O_SMODEL, O_SET, O_L1, O_INST, O_NOPLOTS, O_FARM };
+           O_MODULE, O_MODEL, O_MODELS, O_SMODEL, O_SET, O_L1, O_INST, O_NOPLOTS, O_FARM, O_CPUMS };
     static const struct option longopts[] = {
         {"variants", required_argument, 0, O_VARIANTS}, {"rtt", required_argument, 0, O_RTT},
         {"threads", required_argument, 0, O_THREADS},   {"streams", required_argument, 0, O_STREAMS},
@@ -412,7 +417,7 @@ int mh_cmd_study(int argc, char **argv)
         {"models", required_argument, 0, O_MODELS},     {"server-model", required_argument, 0, O_SMODEL},
         {"set", required_argument, 0, O_SET},           {"l1-rate", required_argument, 0, O_L1},
         {"instances", required_argument, 0, O_INST},    {"no-plots", no_argument, 0, O_NOPLOTS},
-        {"farm", required_argument, 0, O_FARM},
+        {"farm", required_argument, 0, O_FARM}, {"cpu-ms-per-event", required_argument, 0, O_CPUMS},
         {"output", required_argument, 0, 'o'},          {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     int c;
@@ -453,6 +458,10 @@ int mh_cmd_study(int argc, char **argv)
             if (!mh_cli_parse_double("study", "--l1-rate", optarg, 1, 1e9, &o.l1_rate))
                 return 2;
             break;
+        case O_CPUMS:
+            if (!mh_cli_parse_double("study", "--cpu-ms-per-event", optarg, 1e-6, 1e9, &o.cpu_ms))
+                return 2;
+            break;
         case O_INST:
             if (!mh_cli_parse_i64("study", "--instances", optarg, 1, 1024, &tmp))
                 return 2;
@@ -481,6 +490,14 @@ int mh_cmd_study(int argc, char **argv)
     if (mh_study_plan(o.variants, o.rtt, o.scan_streams, o.scan, runs, MH_STUDY_MAX_RUNS, &nruns,
                       err, sizeof err) != MH_OK)
         return mh_cli_usage_error("study", "%s", err);
+    /* The effective time scale (menu + --set), for the summary; loading the
+     * menu here also names a bad --set before any run starts. */
+    mh_menu *menu = NULL;
+    mh_status lst = mh_menu_load(o.config, o.sets, o.nsets, &menu, err, sizeof err);
+    if (lst != MH_OK)
+        return mh_cli_fail(lst, err);
+    double time_scale = menu->time_scale;
+    mh_menu_free(menu);
     char exe[PATH_MAX];
     if (mh__self_exe(exe, sizeof exe) != 0)
         return mh_cli_fail(MH_IO, "cannot find the minihlt executable (/proc/self/exe)");
@@ -508,8 +525,11 @@ int mh_cmd_study(int argc, char **argv)
         return mh_cli_fail(MH_IO, err);
     }
     mh_study_farm_opts farm = {
-        .l1_rate_hz = o.l1_rate, .server_instances = o.instances, .farm_json = o.farm_json};
-    mh_status st = mh_study_summarize(runs, nruns, o.config, &farm, summary, tf, err, sizeof err);
+        .l1_rate_hz = o.l1_rate, .server_instances = o.instances, .farm_json = o.farm_json,
+        .cpu_ms_per_event = o.cpu_ms};
+    mh_study_meta meta = {
+        .config = o.config, .time_scale = time_scale, .sets = o.sets, .nsets = o.nsets};
+    mh_status st = mh_study_summarize(runs, nruns, &meta, &farm, summary, tf, err, sizeof err);
     fclose(tf);
     curl_global_cleanup();
     if (st != MH_OK)

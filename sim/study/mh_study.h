@@ -86,19 +86,37 @@ mh_status mh_study_module_yaml(const mh_study_run *run, const char *server_url,
 typedef struct mh_study_farm_opts {
     double l1_rate_hz;       /* events/s entering the HLT (default 100 kHz) */
     unsigned server_instances; /* model instances per server (default 1) */
+    /* HLT CPU time per event of the farm (ms; 0: the measured baseline's).
+     * The measured savings fraction is applied to it: cores = rate x
+     * this x (1 - savings), and a client's request rate is scaled by
+     * measured baseline / this. */
+    double cpu_ms_per_event;
     /* Optional: the JSON written by `scripts/farm.sh --json` on this
      * machine; its measured saturation is put beside the estimate (farm
      * .measured). NULL: none. */
     const char *farm_json;
 } mh_study_farm_opts;
 
+/* What the runs were made from, recorded in the summary and the table. */
+typedef struct mh_study_meta {
+    const char *config;        /* the menu path (NULL: none recorded) */
+    /* The effective process.time_scale of the runs (the menu's with the
+     * --set overrides applied; 0 is read as 1). Emulated costs scale with
+     * it, the HCAL modules do not: at any other value than 1 the HCAL
+     * fractions and savings are not those of the real menu, and the table
+     * says so. */
+    double time_scale;
+    const char *const *sets;   /* the --set overrides passed to every run */
+    size_t nsets;
+} mh_study_meta;
+
 /* Builds the summary of finished runs: writes DIR/summary.json (schema in
  * sim/study/README.md, atomically) and prints the readable table and farm
  * estimate to out. runs[0..n) must have their report files; the baseline
  * is the first variant run of kind MAHI (else the first variant run).
- * config is the menu path recorded in the summary. Errors name the report
+ * meta (NULL: none) is recorded in the summary. Errors name the report
  * file (or farm JSON) that could not be read. */
-mh_status mh_study_summarize(const mh_study_run *runs, size_t n, const char *config,
+mh_status mh_study_summarize(const mh_study_run *runs, size_t n, const mh_study_meta *meta,
                              const mh_study_farm_opts *farm, const char *summary_path, FILE *out,
                              char *err, size_t errlen);
 

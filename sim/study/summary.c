@@ -247,25 +247,39 @@ static json_t *mh__farm(const mh__runinfo *ri, size_t n, const mh__runinfo *base
         return json_null();
     double l1 = opts && opts->l1_rate_hz > 0 ? opts->l1_rate_hz : 100e3;
     unsigned inst = opts && opts->server_instances ? opts->server_instances : 1;
-    double cores_base = l1 * base->cpu_ms / 1000.0;
-    double cores_new = l1 * best->cpu_ms / 1000.0;
+    bool given = opts && opts->cpu_ms_per_event > 0;
+    /* The farm's per-event time (given, else the measured baseline's) with
+     * the measured savings fraction applied: a study at a reduced scale
+     * still sizes a full-cost farm. */
+    double ms = given ? opts->cpu_ms_per_event : base->cpu_ms;
+    double savings = base->cpu_ms > 0 ? 1.0 - best->cpu_ms / base->cpu_ms : NAN;
+    double cores_base = l1 * ms / 1000.0;
+    double cores_saved = cores_base * savings;
+    double cores_new = cores_base - cores_saved;
     json_t *f = json_object();
     json_object_set_new(f, "l1_rate_hz", json_real(l1));
     json_object_set_new(f, "baseline", json_string(base->run->name));
     json_object_set_new(f, "variant", json_string(best->run->name));
+    json_object_set_new(f, "cpu_ms_per_event", mh__jnum(ms));
+    json_object_set_new(f, "cpu_ms_per_event_from",
+                        json_string(given ? "--cpu-ms-per-event" : "measured baseline"));
+    json_object_set_new(f, "savings", mh__jnum(savings));
     json_object_set_new(f, "cores_baseline", mh__jnum(cores_base));
     json_object_set_new(f, "cores_variant", mh__jnum(cores_new));
-    json_object_set_new(f, "cores_saved", mh__jnum(cores_base - cores_new));
-    fprintf(out, "\nFarm estimate at an L1 accept rate of %.0f Hz (CPU time per event x rate):\n",
-            l1);
+    json_object_set_new(f, "cores_saved", mh__jnum(cores_saved));
+    fprintf(out,
+            "\nFarm estimate at an L1 accept rate of %.0f Hz and %.2f ms of HLT CPU per event "
+            "(%s;\ncores = rate x CPU per event, saved = that x the measured savings %.1f%%):\n",
+            l1, ms, given ? "--cpu-ms-per-event" : "the measured baseline", 100 * savings);
     fprintf(out, "  %-14s %8.1f cores\n  %-14s %8.1f cores\n  saved          %8.1f cores\n",
-            base->run->name, cores_base, best->run->name, cores_new, cores_base - cores_new);
+            base->run->name, cores_base, best->run->name, cores_new, cores_saved);
     const mh_study_run *r = best->run;
     if (r->kind == MH_STUDY_REMOTE && r->have_server && r->server_requests > 0) {
         double ms_req = r->server_compute_us / r->server_requests / 1000.0;
         double capacity = ms_req > 0 ? inst * 1000.0 / ms_req : NAN;
-        /* One request per event: a client process sends at its event rate. */
-        double per_client = best->throughput_hz;
+        /* One request per event: a client process sends at its event rate,
+         * which scales inversely with the per-event time. */
+        double per_client = ms > 0 ? best->throughput_hz * base->cpu_ms / ms : NAN;
         double clients = per_client > 0 ? capacity / per_client : NAN;
         double servers = capacity > 0 ? ceil(l1 / capacity) : NAN;
         json_object_set_new(f, "server_instances", json_integer(inst));
@@ -277,7 +291,7 @@ static json_t *mh__farm(const mh__runinfo *ri, size_t n, const mh__runinfo *base
         fprintf(out,
                 "  server: %.3f ms of compute per request -> %.0f requests/s per server "
                 "(%u instance%s)\n"
-                "  one client process here sends %.1f requests/s -> one server feeds about "
+                "  one client process at that CPU per event sends %.1f requests/s -> one server feeds about "
                 "%.0f such processes\n"
                 "  servers needed for %.0f Hz: %.0f\n",
                 ms_req, capacity, inst, inst == 1 ? "" : "s", per_client, clients, l1, servers);
@@ -352,6 +366,22 @@ static json_t *mh__scans(const mh__runinfo *ri, size_t n, const mh__runinfo *bas
     return json_pack("{s:o,s:o}", "streams", streams, "rtt", rtt);
 }
 
+/* The baseline's streams-scan run with the same streams as scan run x
+ * (named BASELINE_sN by the plan); NULL when there is none or x is it. */
+static const mh__runinfo *mh__scan_ref(const mh__runinfo *ri, size_t n, const mh__runinfo *base,
+                                       const mh__runinfo *x)
+{
+    char want[MH_STUDY_NAME_MAX + 16];
+    snprintf(want, sizeof want, "%.40s_s%u", base->run->name, x->run->streams);
+    for (size_t i = 0; i < n; i++) {
+        const mh_study_run *r = ri[i].run;
+        if (r->role == MH_STUDY_ROLE_SCAN_STREAMS && r->streams == x->run->streams &&
+            !strcmp(r->name, want))
+            return &ri[i] == x ? NULL : &ri[i];
+    }
+    return NULL;
+}
+
 /* A percentage, or "-" when not measured (no validation module). */
 static void mh__pct(FILE *out, int width, double v)
 {
@@ -361,8 +391,35 @@ static void mh__pct(FILE *out, int width, double v)
         fprintf(out, " %*s", width, "-");
 }
 
-static void mh__print_table(const mh__runinfo *ri, size_t n, const mh__runinfo *base, FILE *out)
+/* The menu, time scale and overrides above the table. */
+static void mh__print_meta(const mh_study_meta *meta, FILE *out)
 {
+    double scale = meta && meta->time_scale > 0 ? meta->time_scale : 1.0;
+    fprintf(out, "menu %s, process.time_scale %g", meta && meta->config ? meta->config : "-",
+            scale);
+    for (size_t i = 0; meta && i < meta->nsets; i++)
+        fprintf(out, "%s --set %s", i ? "" : ";", meta->sets[i]);
+    fputc('\n', out);
+}
+
+/* Emulated costs scale with process.time_scale, the HCAL modules run for
+ * real: at 0.01 HCAL looks like 80% of the menu instead of 10%. */
+static void mh__scale_warning(double scale, FILE *out)
+{
+    fprintf(out,
+            "WARNING: process.time_scale is %g, not 1: the emulated modules are scaled, the "
+            "HCAL modules are not;\n  HCAL fractions and savings are only meaningful at "
+            "time_scale 1\n",
+            scale);
+}
+
+static void mh__print_table(const mh__runinfo *ri, size_t n, const mh__runinfo *base,
+                            const mh_study_meta *meta, FILE *out)
+{
+    double scale = meta && meta->time_scale > 0 ? meta->time_scale : 1.0;
+    if (scale != 1.0)
+        mh__scale_warning(scale, out);
+    mh__print_meta(meta, out);
     fprintf(out, "%-18s %9s %8s %8s %9s %6s %8s %6s %9s %8s %8s %8s %6s\n", "variant",
             "CPU ms/ev", "p50 ms", "p99 ms", "events/s", "HCAL", "savings", "ideal", "ach/ideal",
             "HCAL res", "jet res", "max dacc", "failed");
@@ -376,14 +433,23 @@ static void mh__print_table(const mh__runinfo *ri, size_t n, const mh__runinfo *
             fprintf(out, "-- streams scan (throughput vs events in flight):\n");
             heading = true;
         }
-        double savings = base->cpu_ms > 0 ? 1.0 - x->cpu_ms / base->cpu_ms : NAN;
-        double ideal = base->hcal_cpu_fraction;
+        /* A scan row is compared with the baseline's scan run at the same
+         * streams, not with the baseline itself: CPU per event moves with
+         * the load between runs, and the baseline against itself at other
+         * streams would show that noise as savings. No such run: "-". */
+        const mh__runinfo *ref = k < n ? base : mh__scan_ref(ri, n, base, x);
+        double savings = ref && ref->cpu_ms > 0 ? 1.0 - x->cpu_ms / ref->cpu_ms : NAN;
+        double ideal = ref ? ref->hcal_cpu_fraction : NAN;
         double max_change;
         const char *max_path;
         json_decref(mh__accept_changes(x, base, &max_change, &max_path));
-        fprintf(out, "%-18s %9.2f %8.2f %8.2f %9.1f %5.1f%% %+7.1f%% %5.1f%% %9.2f", x->run->name,
-                x->cpu_ms, x->p50, x->p99, x->throughput_hz, 100 * x->hcal_cpu_fraction,
-                100 * savings, 100 * ideal, ideal > 0 ? savings / ideal : NAN);
+        fprintf(out, "%-18s %9.2f %8.2f %8.2f %9.1f %5.1f%%", x->run->name, x->cpu_ms, x->p50,
+                x->p99, x->throughput_hz, 100 * x->hcal_cpu_fraction);
+        if (isfinite(savings))
+            fprintf(out, " %+7.1f%% %5.1f%% %9.2f", 100 * savings, 100 * ideal,
+                    ideal > 0 ? savings / ideal : NAN);
+        else
+            fprintf(out, " %8s %6s %9s", "-", "-", "-");
         mh__pct(out, 8, x->res_channel);
         mh__pct(out, 8, x->res_jet);
         mh__pct(out, 8, max_path ? max_change : NAN);
@@ -391,14 +457,15 @@ static void mh__print_table(const mh__runinfo *ri, size_t n, const mh__runinfo *
     }
     fprintf(out,
             "baseline: %s; savings = 1 - CPU/baseline CPU per event; ideal = the baseline's "
-            "HCAL share (Amdahl bound)\n"
+            "HCAL share (Amdahl bound);\nin the streams scan both are against the baseline's "
+            "scan run at the same streams (\"-\" for the baseline's own)\n"
             "HCAL res = sigma_eff/median of rechit/true energy per channel (> 0.5 GeV), jet res "
             "= same for reco/gen jet pt\n(validation module); max dacc = the largest change of "
             "a path's accept rate vs the baseline, in points of rate\n",
             base->run->name);
 }
 
-mh_status mh_study_summarize(const mh_study_run *runs, size_t n, const char *config,
+mh_status mh_study_summarize(const mh_study_run *runs, size_t n, const mh_study_meta *meta,
                              const mh_study_farm_opts *farm, const char *summary_path, FILE *out,
                              char *err, size_t errlen)
 {
@@ -429,7 +496,14 @@ mh_status mh_study_summarize(const mh_study_run *runs, size_t n, const char *con
     root = json_object();
     json_object_set_new(root, "schema_version", json_integer(MH__SUMMARY_SCHEMA_VERSION));
     json_object_set_new(root, "tool", json_string("minihlt"));
+    const char *config = meta ? meta->config : NULL;
+    double scale = meta && meta->time_scale > 0 ? meta->time_scale : 1.0;
     json_object_set_new(root, "config", config ? json_string(config) : json_null());
+    json_object_set_new(root, "time_scale", json_real(scale));
+    json_t *sets = json_array();
+    for (size_t i = 0; meta && i < meta->nsets; i++)
+        json_array_append_new(sets, json_string(meta->sets[i]));
+    json_object_set_new(root, "overrides", sets);
     json_object_set_new(root, "baseline", json_string(base->run->name));
     json_t *variants = json_array();
     json_object_set_new(root, "variants", variants);
@@ -437,7 +511,9 @@ mh_status mh_study_summarize(const mh_study_run *runs, size_t n, const char *con
         if (runs[i].role == MH_STUDY_ROLE_VARIANT)
             json_array_append_new(variants, mh__variant_json(&ri[i], base));
     json_object_set_new(root, "scans", mh__scans(ri, n, base));
-    mh__print_table(ri, n, base, out);
+    mh__print_table(ri, n, base, meta, out);
+    if (scale != 1.0)
+        mh__scale_warning(scale, out);
     json_t *fj = mh__farm(ri, n, base, farm, out);
     json_object_set_new(root, "farm", fj);
     if (farm && farm->farm_json) {

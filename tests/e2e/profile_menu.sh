@@ -3,7 +3,8 @@
 # the output is valid YAML with one `emulated` module per profile entry and
 # only the plugin's parameters; the means add up to the calibrated total;
 # --scale keeps every module's share; --farm, --hcal-ms, --path and --into
-# do what they say; a broken profile fails naming the entry and key.
+# do what they say; --update rewrites a menu in place; configs/hlt.yaml is
+# what the profile generates; a broken profile fails naming the entry and key.
 . "$(dirname "$0")/lib.sh"
 PY3=/usr/bin/python3
 PROF=data/profiles/run3_hlt.yaml
@@ -77,7 +78,12 @@ check_fails "--into twice: duplicate label" 1 "module 'hltRawToDigi' already exi
   echo "  accept: {plugin: pass}   # kept"
   "$PY3" "$PM" "$PROF" --scale 0.5 --no-groups | sed -n 's/^\(  hlt.*\)$/\1  # tuned/p'
   echo "paths:"; echo "  P: [accept]"; } >"$E2E_TMP/upd.yaml"
-check "--update in place" "$PY3" "$PM" "$PROF" --update "$E2E_TMP/upd.yaml" -o "$E2E_TMP/upd.yaml"
+cp "$E2E_TMP/upd.yaml" "$E2E_TMP/upd_orig.yaml"
+check "--update -o - prints the menu" sh -c "'$PY3' '$PM' '$PROF' --update '$E2E_TMP/upd.yaml' -o - >'$E2E_TMP/upd_stdout.yaml'"
+check "--update -o - leaves the menu alone" cmp -s "$E2E_TMP/upd.yaml" "$E2E_TMP/upd_orig.yaml"
+check "--update without -o writes the menu in place" "$PY3" "$PM" "$PROF" --update "$E2E_TMP/upd.yaml"
+check "--update in place = what -o - printed" cmp -s "$E2E_TMP/upd.yaml" "$E2E_TMP/upd_stdout.yaml"
+if [ -e "$E2E_TMP/upd.yaml.tmp" ]; then not_ok "--update leaves no temp file"; else ok "--update leaves no temp file"; fi
 check "--update kept comments and set the new costs" "$PY3" - "$E2E_TMP/upd.yaml" "$E2E_TMP/base.yaml" <<'EOF'
 import sys, yaml
 text = open(sys.argv[1]).read()
@@ -86,6 +92,16 @@ got, want = yaml.safe_load(text)["modules"], yaml.safe_load(open(sys.argv[2]))["
 for label, p in want.items():
     assert got[label] == p, (label, got[label], p)
 EOF
+# The committed default menu is what the profile generates (its cost lines
+# and data/profiles/README.md's figures cannot drift apart).
+cp configs/hlt.yaml "$E2E_TMP/hlt.yaml"
+check "--update configs/hlt.yaml runs" "$PY3" "$PM" "$PROF" --update "$E2E_TMP/hlt.yaml"
+if cmp -s configs/hlt.yaml "$E2E_TMP/hlt.yaml"; then
+    ok "configs/hlt.yaml's emulated lines are what the profile generates"
+else
+    not_ok "configs/hlt.yaml's emulated lines are what the profile generates (regenerate: $PM $PROF --update configs/hlt.yaml, then scripts/derive_menu.py)"
+    diff configs/hlt.yaml "$E2E_TMP/hlt.yaml" | head -n 6 | sed 's/^/#   /'
+fi
 grep -v hltTaus "$E2E_TMP/upd.yaml" >"$E2E_TMP/upd2.yaml"
 check_fails "--update names a missing module" 1 "no one-line emulated entry for hltTaus" \
     "$PY3" "$PM" "$PROF" --update "$E2E_TMP/upd2.yaml"

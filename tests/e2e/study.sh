@@ -12,11 +12,12 @@ check_fails "study: unknown variant named" 2 "unknown variant 'gpu'" \
     "$MINIHLT" study configs/examples/emulated.yaml --variants mahi,gpu
 check_fails "study: missing menu named" 2 "nope.yaml" "$MINIHLT" study nope.yaml
 
-# Plots from the saved summary and farm.sh JSON of a real study (tests/data/study).
+# Plots from the saved summary and farm.sh JSON of a real study (tests/data/study:
+# it has both scans, so every plot is drawn).
 mkdir -p "$E2E_TMP/plots"
 cp tests/data/study/summary.json tests/data/study/farm.json "$E2E_TMP/plots/"
 check "plot_study: runs headless on a saved summary" $PY scripts/plot_study.py "$E2E_TMP/plots"
-for f in time_per_event savings_vs_rtt farm_saturation; do
+for f in time_per_event throughput_vs_streams savings_vs_rtt farm_saturation; do
     if head -c 8 "$E2E_TMP/plots/$f.png" 2>/dev/null | grep -q PNG; then ok "plot_study: $f.png is a PNG"
     else not_ok "plot_study: $f.png is a PNG"; fi
 done
@@ -35,6 +36,9 @@ if [ -f configs/hlt.yaml ] && [ -f "$BUILD/plugins/hcal_mahi.so" ] && [ -f "$BUI
 import json, math, sys
 s = json.load(open(sys.argv[1]))
 assert s["baseline"] == "mahi", s["baseline"]
+# the scale and the overrides the numbers were made with
+assert s["time_scale"] == 0.01, s["time_scale"]
+assert s["overrides"] == ["process.time_scale=0.01"], s["overrides"]
 vs = {v["name"]: v for v in s["variants"]}
 assert set(vs) == {"mahi", "facile"}, vs.keys()
 base = vs["mahi"]["hlt_cpu_ms_per_event"]
@@ -55,6 +59,13 @@ PYEOF
     if grep -q "HCAL res" "$out/summary.txt" && grep -q "^facile " "$out/summary.txt"; then
         ok "study: the table with resolutions is in summary.txt"
     else not_ok "study: the table with resolutions is in summary.txt"; fi
+    # time_scale 0.01: HCAL looks like most of the menu; the table must say so
+    if [ "$(grep -c "^WARNING: process.time_scale is 0.01, not 1" "$out/summary.txt")" = 2 ] \
+        && grep -q "only meaningful at time_scale 1" "$out/summary.txt" \
+        && grep -q "^menu configs/hlt.yaml, process.time_scale 0.01; --set process.time_scale=0.01$" \
+            "$out/summary.txt"; then
+        ok "study: scaled menu warned about above the table and the farm estimate"
+    else not_ok "study: scaled menu warned about above the table and the farm estimate"; fi
     # farm.sh --json, and the study with --farm beside the estimate
     if [ -f "$BUILD/plugins/hcal_remote.so" ] && [ -f configs/hlt_remote.yaml ]; then
         check "farm.sh: 1 and 2 clients with --json" bash scripts/farm.sh --build "$BUILD" --events 4 \

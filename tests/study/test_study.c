@@ -236,9 +236,14 @@ START_TEST(summary_savings_and_farm)
           " \"server_queue_ms_per_request\": 2, \"server_compute_ms_per_request\": 0.3}],"
           " \"saturation_clients\": 1}");
     mh_study_farm_opts farm = {.l1_rate_hz = 100e3, .server_instances = 1, .farm_json = farm_json};
-    ck_assert_int_eq(mh_study_summarize(runs, n, "menu.yaml", &farm, summary, out, err, sizeof err),
+    const char *sets[] = {"process.threads=2"};
+    mh_study_meta meta = {.config = "menu.yaml", .time_scale = 1, .sets = sets, .nsets = 1};
+    ck_assert_int_eq(mh_study_summarize(runs, n, &meta, &farm, summary, out, err, sizeof err),
                      MH_OK);
     fclose(out);
+    ck_assert_ptr_nonnull(
+        strstr(table, "menu menu.yaml, process.time_scale 1; --set process.threads=2\n"));
+    ck_assert_ptr_null(strstr(table, "WARNING"));
     ck_assert_ptr_nonnull(strstr(table, "measured saturation: 1 clients per server (estimate above: 34)"));
     ck_assert_ptr_nonnull(strstr(table, "baseline: mahi"));
     ck_assert_ptr_nonnull(strstr(table, "remote_rtt10"));
@@ -252,6 +257,9 @@ START_TEST(summary_savings_and_farm)
     json_t *root = json_load_file(summary, 0, &je);
     ck_assert_ptr_nonnull(root);
     ck_assert_str_eq(json_string_value(json_object_get(root, "baseline")), "mahi");
+    ck_assert(jnum(root, "time_scale") == 1);
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(root, "overrides"), 0)),
+                     "process.threads=2");
     json_t *vs = json_object_get(root, "variants");
     ck_assert_uint_eq(json_array_size(vs), 3);
     const json_t *base = json_array_get(vs, 1);
@@ -313,6 +321,174 @@ START_TEST(summary_savings_and_farm)
 }
 END_TEST
 
+/* Plans two variants (the baseline first) and writes their reports:
+ * baseline 8 + 2 ms/ev in 500 ms, the other 8 + hcal_ms in wall_ms. */
+static void two_runs(const char *variants, mh_study_run runs[2], uint64_t hcal_ms,
+                     uint64_t wall_ms)
+{
+    size_t n = 0;
+    char err[512] = "";
+    ck_assert_int_eq(mh_study_plan(variants, "0", "", "", runs, 2, &n, err, sizeof err), MH_OK);
+    ck_assert_uint_eq(n, 2);
+    for (size_t i = 0; i < n; i++)
+        snprintf(runs[i].report, sizeof runs[i].report, "%s/%s.json", dir, runs[i].name);
+    write_run(runs[0].report, 2, 20, 0, 500, 2);
+    write_run(runs[1].report, hcal_ms, 20, 0, wall_ms, 2);
+}
+
+/* A scaled menu: the scale and overrides are recorded, and a warning sits
+ * above the table and above the farm estimate. */
+START_TEST(summary_warns_scaled_menu)
+{
+    mh_study_run runs[2];
+    size_t n = 2;
+    char err[512] = "";
+    two_runs("mahi,facile", runs, 1, 450);
+    char summary[128];
+    snprintf(summary, sizeof summary, "%s/summary.json", dir);
+    const char *sets[] = {"process.time_scale=0.01", "source.events=4"};
+    mh_study_meta meta = {.config = "hlt.yaml", .time_scale = 0.01, .sets = sets, .nsets = 2};
+    char *table = NULL;
+    size_t tlen = 0;
+    FILE *out = open_memstream(&table, &tlen);
+    ck_assert_int_eq(mh_study_summarize(runs, n, &meta, NULL, summary, out, err, sizeof err),
+                     MH_OK);
+    fclose(out);
+    const char *warn = "WARNING: process.time_scale is 0.01, not 1";
+    const char *w1 = strstr(table, warn);
+    ck_assert_ptr_nonnull(w1);
+    ck_assert_ptr_nonnull(strstr(table, "only meaningful at time_scale 1"));
+    ck_assert(w1 < strstr(table, "variant "));
+    const char *w2 = strstr(w1 + 1, warn);
+    ck_assert_ptr_nonnull(w2);
+    const char *farm = strstr(table, "Farm estimate");
+    ck_assert_ptr_nonnull(farm);
+    ck_assert(w2 < farm && w2 > strstr(table, "baseline: mahi"));
+    ck_assert_ptr_nonnull(strstr(table, "menu hlt.yaml, process.time_scale 0.01; --set "
+                                        "process.time_scale=0.01 --set source.events=4\n"));
+    free(table);
+    json_error_t je;
+    json_t *root = json_load_file(summary, 0, &je);
+    ck_assert_ptr_nonnull(root);
+    ck_assert(jnum(root, "time_scale") == 0.01);
+    const json_t *ov = json_object_get(root, "overrides");
+    ck_assert_uint_eq(json_array_size(ov), 2);
+    ck_assert_str_eq(json_string_value(json_array_get(ov, 1)), "source.events=4");
+    json_decref(root);
+}
+END_TEST
+
+/* --cpu-ms-per-event: the farm at a full-cost per-event time with the
+ * measured savings fraction (runs at a reduced scale still size a real
+ * farm); a client's request rate scales with measured / given time. */
+START_TEST(summary_farm_at_given_cpu_ms)
+{
+    mh_study_run runs[2];
+    size_t n = 2;
+    char err[512] = "";
+    /* 10 ms/ev vs 8 ms/ev: 20% saved, 125 ev/s */
+    two_runs("mahi,remote", runs, 0, 400);
+    runs[1].have_server = true;
+    runs[1].server_requests = 50;
+    runs[1].server_execs = 50;
+    runs[1].server_compute_us = 50 * 250; /* 4000 requests/s */
+    char summary[128];
+    snprintf(summary, sizeof summary, "%s/summary.json", dir);
+    mh_study_farm_opts farm = {.l1_rate_hz = 100e3, .cpu_ms_per_event = 260};
+    char *table = NULL;
+    size_t tlen = 0;
+    FILE *out = open_memstream(&table, &tlen);
+    ck_assert_int_eq(mh_study_summarize(runs, n, NULL, &farm, summary, out, err, sizeof err),
+                     MH_OK);
+    fclose(out);
+    ck_assert_msg(strstr(table, "100000 Hz and 260.00 ms of HLT CPU per event (--cpu-ms-per-event"),
+                  "%s", table);
+    ck_assert_ptr_nonnull(strstr(table, "the measured savings 20.0%"));
+    ck_assert_ptr_nonnull(strstr(table, "saved            5200.0 cores"));
+    free(table);
+    json_error_t je;
+    json_t *root = json_load_file(summary, 0, &je);
+    ck_assert_ptr_nonnull(root);
+    const json_t *f = json_object_get(root, "farm");
+    ck_assert(fabs(jnum(f, "cpu_ms_per_event") - 260) < 1e-9);
+    ck_assert_str_eq(json_string_value(json_object_get(f, "cpu_ms_per_event_from")),
+                     "--cpu-ms-per-event");
+    ck_assert(fabs(jnum(f, "savings") - 0.2) < 1e-12);
+    /* 100 kHz x 260 ms = 26000 cores, 20% of it saved */
+    ck_assert(fabs(jnum(f, "cores_baseline") - 26000) < 1e-6);
+    ck_assert(fabs(jnum(f, "cores_saved") - 5200) < 1e-6);
+    ck_assert(fabs(jnum(f, "cores_variant") - 20800) < 1e-6);
+    /* a client at 260 ms/ev sends 125 x 10/260 requests/s */
+    ck_assert(fabs(jnum(f, "client_request_rate_hz") - 125.0 * 10 / 260) < 1e-9);
+    ck_assert(fabs(jnum(f, "clients_per_server") - 4000 / (125.0 * 10 / 260)) < 1e-6);
+    ck_assert(jnum(f, "servers_needed") == 25);
+    json_decref(root);
+
+    /* without it: the measured baseline's 10 ms */
+    farm.cpu_ms_per_event = 0;
+    out = fopen("/dev/null", "w");
+    ck_assert_int_eq(mh_study_summarize(runs, n, NULL, &farm, summary, out, err, sizeof err),
+                     MH_OK);
+    fclose(out);
+    root = json_load_file(summary, 0, &je);
+    ck_assert_ptr_nonnull(root);
+    f = json_object_get(root, "farm");
+    ck_assert(fabs(jnum(f, "cores_baseline") - 1000) < 1e-6);
+    ck_assert(fabs(jnum(f, "cores_saved") - 200) < 1e-6);
+    ck_assert_str_eq(json_string_value(json_object_get(f, "cpu_ms_per_event_from")),
+                     "measured baseline");
+    ck_assert(fabs(jnum(f, "client_request_rate_hz") - 125) < 1e-9);
+    json_decref(root);
+}
+END_TEST
+
+/* Streams-scan rows: the baseline's own scan runs show "-" (not the
+ * load noise against the baseline at other streams as savings); another
+ * variant's are against the baseline's scan run at the same streams. */
+START_TEST(summary_scan_rows_same_streams)
+{
+    mh_study_run runs[MH_STUDY_MAX_RUNS];
+    size_t n = 0;
+    char err[512] = "";
+    ck_assert_int_eq(mh_study_plan("mahi,facile", "", "4", "mahi,facile", runs,
+                                   MH_STUDY_MAX_RUNS, &n, err, sizeof err),
+                     MH_OK);
+    ck_assert(n == 4 && !strcmp(runs[2].name, "mahi_s4") && !strcmp(runs[3].name, "facile_s4"));
+    /* mahi 10 ms, facile 9, mahi_s4 9 (noise: "+10%" vs mahi), facile_s4 8 */
+    const uint64_t hcal[] = {2, 1, 1, 0};
+    for (size_t i = 0; i < n; i++) {
+        snprintf(runs[i].report, sizeof runs[i].report, "%.60s/%.60s.json", dir, runs[i].name);
+        write_run(runs[i].report, hcal[i], 20, 0, 500, 2);
+    }
+    char summary[128];
+    snprintf(summary, sizeof summary, "%s/summary.json", dir);
+    char *table = NULL;
+    size_t tlen = 0;
+    FILE *out = open_memstream(&table, &tlen);
+    ck_assert_int_eq(mh_study_summarize(runs, n, NULL, NULL, summary, out, err, sizeof err),
+                     MH_OK);
+    fclose(out);
+    const char *ms4 = strstr(table, "\nmahi_s4 ");
+    const char *fs4 = strstr(table, "\nfacile_s4 ");
+    const char *fac = strstr(table, "\nfacile ");
+    ck_assert_ptr_nonnull(ms4);
+    ck_assert_ptr_nonnull(fs4);
+    ck_assert_ptr_nonnull(fac);
+    char row[256];
+    /* mahi_s4: HCAL 11.1%, then "-" for savings, ideal and ach/ideal */
+    snprintf(row, sizeof row, "%.*s", (int)strcspn(ms4 + 1, "\n"), ms4 + 1);
+    ck_assert_msg(strstr(row, " 11.1%        -      -         - "), "%s", row);
+    ck_assert_msg(!strstr(row, "+10.0%"), "%s", row);
+    /* facile_s4: 8 vs mahi_s4's 9 ms = +11.1%, ideal = mahi_s4's 1/9 */
+    snprintf(row, sizeof row, "%.*s", (int)strcspn(fs4 + 1, "\n"), fs4 + 1);
+    ck_assert_msg(strstr(row, "  +11.1%  11.1%      1.00"), "%s", row);
+    /* the variant rows stay against the baseline: facile 9 vs 10 ms */
+    snprintf(row, sizeof row, "%.*s", (int)strcspn(fac + 1, "\n"), fac + 1);
+    ck_assert_msg(strstr(row, "  +10.0%  20.0%      0.50"), "%s", row);
+    free(table);
+}
+END_TEST
+
 START_TEST(summary_names_bad_report)
 {
     mh_study_run runs[2];
@@ -323,7 +499,7 @@ START_TEST(summary_names_bad_report)
     char summary[128];
     snprintf(summary, sizeof summary, "%s/summary.json", dir);
     FILE *out = fopen("/dev/null", "w");
-    ck_assert_int_ne(mh_study_summarize(runs, n, "m", NULL, summary, out, err, sizeof err), MH_OK);
+    ck_assert_int_ne(mh_study_summarize(runs, n, NULL, NULL, summary, out, err, sizeof err), MH_OK);
     fclose(out);
     ck_assert_ptr_nonnull(strstr(err, "missing.json"));
 }
@@ -343,7 +519,7 @@ START_TEST(summary_names_bad_farm_json)
     write_text(farm_json, "{\"points\": []}");
     mh_study_farm_opts farm = {.farm_json = farm_json};
     FILE *out = fopen("/dev/null", "w");
-    ck_assert_int_eq(mh_study_summarize(runs, n, "m", &farm, summary, out, err, sizeof err),
+    ck_assert_int_eq(mh_study_summarize(runs, n, NULL, &farm, summary, out, err, sizeof err),
                      MH_FORMAT);
     fclose(out);
     ck_assert_ptr_nonnull(strstr(err, "nofarm.json: no points[]"));
@@ -363,6 +539,9 @@ static Suite *study_suite(void)
     tc = tcase_create("summary");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, summary_savings_and_farm);
+    tcase_add_test(tc, summary_warns_scaled_menu);
+    tcase_add_test(tc, summary_farm_at_given_cpu_ms);
+    tcase_add_test(tc, summary_scan_rows_same_streams);
     tcase_add_test(tc, summary_names_bad_report);
     tcase_add_test(tc, summary_names_bad_farm_json);
     suite_add_tcase(s, tc);
