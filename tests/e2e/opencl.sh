@@ -7,8 +7,10 @@
 # costs a fraction of the CPU module); device time counted; an OpenCL error
 # mid-run (an enqueue refused, or a device lost while the event runs) fails
 # the events it hits, by name, and the totals add up; the program comes
-# from the cache on the second start; a device that does not exist is a
-# start-up error listing what exists.
+# from the cache on the second start; a MAHI binary written by `minihlt
+# devices --compile` and named by `binary:` runs with the same results, a
+# corrupt one is a start-up error by name; a device that does not exist is
+# a start-up error listing what exists.
 . "$(dirname "$0")/lib.sh"
 SAMPLE=data/samples/ttbar_pu60.mhe
 N=4
@@ -99,6 +101,26 @@ b = json.load(open('$E2E_TMP/fault.json'))['sections']['opencl:hbheReco']
 assert a['backend'] == 'mahi' and a['device'] and a['type'] in ('cpu', 'gpu', 'accelerator', 'custom'), a
 assert a['program'] == 'source' and b['program'] == 'cache', (a, b)
 "
+
+# The FPGA flow end to end: a program binary written by `minihlt devices
+# --compile`, named by the config's `binary:` key, runs the menu with the
+# same results as the program built from source.
+check "devices --compile writes a MAHI binary" \
+    "$MINIHLT" devices --compile "$E2E_TMP/mahi.bin" --kernel mahi
+run mahi_bin configs/hlt_opencl.yaml --set modules.hbheReco.backend=mahi \
+    --set modules.hbheReco.binary="$E2E_TMP/mahi.bin"
+compare mahi_cpu mahi_bin mahi mahi-opencl 1e-4
+check "the prebuilt binary is what ran (program from binary)" python3 -c "
+import json
+s = json.load(open('$E2E_TMP/mahi_bin.json'))['sections']['opencl:hbheReco']
+assert s['backend'] == 'mahi' and s['program'] == 'binary', s
+"
+# (not a truncated PoCL binary: that trips an assertion inside PoCL, sim/ocl/README.md)
+echo "not a program binary for any device" >"$E2E_TMP/junk.bin"
+check_fails "a corrupt binary: start-up error naming the file and the failing call" 2 \
+    "module 'hbheReco'.*junk.bin: .*(clCreateProgramWithBinary|clBuildProgram): CL_" \
+    "$MINIHLT" run configs/hlt_opencl.yaml "${COMMON[@]}" --set modules.hbheReco.backend=mahi \
+    --set modules.hbheReco.binary="$E2E_TMP/junk.bin"
 
 check_fails "a device that does not exist: start-up error listing what exists" 2 \
     "module 'hbheReco'.*device: no OpenCL device matches type=any,name=no-such-board; available: \[0\]" \
