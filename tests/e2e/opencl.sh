@@ -4,7 +4,8 @@
 # plugins on the committed sample, for both backends (MAHI, and FACILE with
 # the tiny test model): same events, same trigger decisions, same
 # validation figures; the worker is free during the device work (acquire
-# costs a fraction of the CPU module); device time counted; an OpenCL error
+# costs a fraction of the CPU module); device time counted; the report
+# keeps acquire, device wait and produce apart; an OpenCL error
 # mid-run (an enqueue refused, or a device lost while the event runs) fails
 # the events it hits, by name, and the totals add up; the program comes
 # from the cache on the second start; a MAHI binary written by `minihlt
@@ -69,7 +70,13 @@ ocl = {m['label']: m for m in json.load(open('$E2E_TMP/mahi_ocl.json'))['modules
 assert ocl['plugin'] == 'hcal_opencl' and ocl['calls'] == $N, ocl
 assert ocl['acquire_real_ms_per_event'] < 0.5 * cpu['real_ms_per_event'], (ocl, cpu)
 assert ocl['counters']['device_kernel_ns'] > 0 and ocl['counters']['channels'] > 1000, ocl
+# The timing report keeps acquire, device wait and produce apart.
+assert ocl['wait_ms_per_event'] > 0 and ocl['produce_real_ms_per_event'] > 0, ocl
+assert 'wait_ms_per_event' not in cpu or cpu['wait_ms_per_event'] == 0, cpu
 "
+check "the text report shows acquire, wait and produce apart" sh -c \
+    '"$0" run configs/hlt_opencl.yaml "$@" 2>&1 | grep -Eq "acquire [0-9.]+ real / [0-9.]+ CPU, wait [0-9.]+, produce [0-9.]+ real"' \
+    "$MINIHLT" "${COMMON[@]}" --set modules.hbheReco.backend=mahi
 
 MINIHLT_OCL_FAULT=clEnqueueNDRangeKernel:CL_OUT_OF_RESOURCES:2 \
     run fault configs/hlt_opencl.yaml --set modules.hbheReco.backend=mahi
