@@ -462,18 +462,6 @@ CALO_TYPE(metf_type, "calo_met_filter", "pass if MET >= minMET", MH_KIND_FILTER,
 static const mh_module_type *const calo_types[] = {&towers_type, &jets_type, &met_type, &ht_type,
                                                    &jetf_type,   &htf_type,  &metf_type};
 
-static const mh_plugin calo_plugin = {
-    .abi_version = MH_MODULE_ABI_VERSION,
-    .struct_size = sizeof(mh_plugin),
-    .name = "calo",
-    .description = "calorimeter towers, anti-kt jets, MET, HT and their filters",
-    .types = calo_types,
-    .n_types = sizeof calo_types / sizeof calo_types[0],
-};
-
-MH_PLUGIN_EXPORT const mh_plugin *minihlt_plugin_entry(void);
-
-MH_PLUGIN_EXPORT const mh_plugin *minihlt_plugin_entry(void)
-{
-    return &calo_plugin;
-}
+MH_DEFINE_PLUGIN("calo",
+                 "calorimeter towers, anti-kt jets, MET, HT and their filters",
+                 calo_types);

@@ -283,17 +283,6 @@ static const mh_module_type emu_async_type = {
 
 static const mh_module_type *const emu_types[] = {&emu_type, &emu_async_type};
 
-static const mh_plugin emu_plugin = {
-    .abi_version = MH_MODULE_ABI_VERSION,
-    .struct_size = sizeof(mh_plugin),
-    .name = "emulated",
-    .description = "emulated CPU and asynchronous work",
-    .types = emu_types,
-    .n_types = 2,
-};
-
-MH_PLUGIN_EXPORT const mh_plugin *minihlt_plugin_entry(void);
-const mh_plugin *minihlt_plugin_entry(void)
-{
-    return &emu_plugin;
-}
+MH_DEFINE_PLUGIN("emulated",
+                 "emulated CPU and asynchronous work",
+                 emu_types);

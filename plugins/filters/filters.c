@@ -129,17 +129,6 @@ FILTER_TYPE(random_type, "random", "accepts events with a probability (determini
 static const mh_module_type *const filt_types[] = {&pass_type, &reject_type, &prescale_type,
                                                    &random_type};
 
-static const mh_plugin filt_plugin = {
-    .abi_version = MH_MODULE_ABI_VERSION,
-    .struct_size = sizeof(mh_plugin),
-    .name = "filters",
-    .description = "trigger filters: pass, reject, prescale, random",
-    .types = filt_types,
-    .n_types = 4,
-};
-
-MH_PLUGIN_EXPORT const mh_plugin *minihlt_plugin_entry(void);
-const mh_plugin *minihlt_plugin_entry(void)
-{
-    return &filt_plugin;
-}
+MH_DEFINE_PLUGIN("filters",
+                 "trigger filters: pass, reject, prescale, random",
+                 filt_types);

@@ -158,18 +158,6 @@ static const mh_module_type facile_type = {
 
 static const mh_module_type *const facile_types[] = {&facile_type};
 
-static const mh_plugin facile_plugin = {
-    .abi_version = MH_MODULE_ABI_VERSION,
-    .struct_size = sizeof(mh_plugin),
-    .name = "hcal_facile",
-    .description = "FACILE dense network for HBHE energy (CPU forward pass)",
-    .types = facile_types,
-    .n_types = 1,
-};
-
-MH_PLUGIN_EXPORT const mh_plugin *minihlt_plugin_entry(void);
-
-MH_PLUGIN_EXPORT const mh_plugin *minihlt_plugin_entry(void)
-{
-    return &facile_plugin;
-}
+MH_DEFINE_PLUGIN("hcal_facile",
+                 "FACILE dense network for HBHE energy (CPU forward pass)",
+                 facile_types);

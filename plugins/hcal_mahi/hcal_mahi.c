@@ -164,18 +164,6 @@ static const mh_module_type mahi_type = {
 
 static const mh_module_type *const mahi_types[] = {&mahi_type};
 
-static const mh_plugin mahi_plugin = {
-    .abi_version = MH_MODULE_ABI_VERSION,
-    .struct_size = sizeof(mh_plugin),
-    .name = "hcal_mahi",
-    .description = "MAHI pulse fit for HBHE (CMS Run 3 local reconstruction)",
-    .types = mahi_types,
-    .n_types = 1,
-};
-
-MH_PLUGIN_EXPORT const mh_plugin *minihlt_plugin_entry(void);
-
-MH_PLUGIN_EXPORT const mh_plugin *minihlt_plugin_entry(void)
-{
-    return &mahi_plugin;
-}
+MH_DEFINE_PLUGIN("hcal_mahi",
+                 "MAHI pulse fit for HBHE (CMS Run 3 local reconstruction)",
+                 mahi_types);

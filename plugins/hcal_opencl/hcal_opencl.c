@@ -331,18 +331,6 @@ static const mh_module_type ocl_type = {
 
 static const mh_module_type *const ocl_types[] = {&ocl_type};
 
-static const mh_plugin ocl_plugin = {
-    .abi_version = MH_MODULE_ABI_VERSION,
-    .struct_size = sizeof(mh_plugin),
-    .name = "hcal_opencl",
-    .description = "HBHE reconstruction offloaded to OpenCL devices (GPU, FPGA, PoCL)",
-    .types = ocl_types,
-    .n_types = 1,
-};
-
-MH_PLUGIN_EXPORT const mh_plugin *minihlt_plugin_entry(void);
-
-MH_PLUGIN_EXPORT const mh_plugin *minihlt_plugin_entry(void)
-{
-    return &ocl_plugin;
-}
+MH_DEFINE_PLUGIN("hcal_opencl",
+                 "HBHE reconstruction offloaded to OpenCL devices (GPU, FPGA, PoCL)",
+                 ocl_types);

@@ -365,18 +365,6 @@ static const mh_module_type remote_type = {
 
 static const mh_module_type *const remote_types[] = {&remote_type};
 
-static const mh_plugin remote_plugin = {
-    .abi_version = MH_MODULE_ABI_VERSION,
-    .struct_size = sizeof(mh_plugin),
-    .name = "hcal_remote",
-    .description = "FACILE served by a remote KServe v2 / Triton inference server (SONIC)",
-    .types = remote_types,
-    .n_types = 1,
-};
-
-MH_PLUGIN_EXPORT const mh_plugin *minihlt_plugin_entry(void);
-
-MH_PLUGIN_EXPORT const mh_plugin *minihlt_plugin_entry(void)
-{
-    return &remote_plugin;
-}
+MH_DEFINE_PLUGIN("hcal_remote",
+                 "FACILE served by a remote KServe v2 / Triton inference server (SONIC)",
+                 remote_types);

@@ -184,18 +184,6 @@ static const mh_module_type unpack_type = {
 
 static const mh_module_type *const unpack_types[] = {&unpack_type};
 
-static const mh_plugin unpack_plugin = {
-    .abi_version = MH_MODULE_ABI_VERSION,
-    .struct_size = sizeof(mh_plugin),
-    .name = "hcal_unpack",
-    .description = "HCAL HBHE digi unpacker",
-    .types = unpack_types,
-    .n_types = 1,
-};
-
-MH_PLUGIN_EXPORT const mh_plugin *minihlt_plugin_entry(void);
-
-MH_PLUGIN_EXPORT const mh_plugin *minihlt_plugin_entry(void)
-{
-    return &unpack_plugin;
-}
+MH_DEFINE_PLUGIN("hcal_unpack",
+                 "HCAL HBHE digi unpacker",
+                 unpack_types);

@@ -134,17 +134,6 @@ static const mh_module_type out_type = {
 
 static const mh_module_type *const out_types[] = {&out_type};
 
-static const mh_plugin out_plugin = {
-    .abi_version = MH_MODULE_ABI_VERSION,
-    .struct_size = sizeof(mh_plugin),
-    .name = "output",
-    .description = "event output to .mhe files",
-    .types = out_types,
-    .n_types = 1,
-};
-
-MH_PLUGIN_EXPORT const mh_plugin *minihlt_plugin_entry(void);
-const mh_plugin *minihlt_plugin_entry(void)
-{
-    return &out_plugin;
-}
+MH_DEFINE_PLUGIN("output",
+                 "event output to .mhe files",
+                 out_types);

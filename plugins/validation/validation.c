@@ -571,18 +571,6 @@ static const mh_module_type val_type = {
 
 static const mh_module_type *const val_types[] = {&val_type};
 
-static const mh_plugin val_plugin = {
-    .abi_version = MH_MODULE_ABI_VERSION,
-    .struct_size = sizeof(mh_plugin),
-    .name = "validation",
-    .description = "physics validation of the HCAL reconstruction and the calorimeter chain",
-    .types = val_types,
-    .n_types = 1,
-};
-
-MH_PLUGIN_EXPORT const mh_plugin *minihlt_plugin_entry(void);
-
-MH_PLUGIN_EXPORT const mh_plugin *minihlt_plugin_entry(void)
-{
-    return &val_plugin;
-}
+MH_DEFINE_PLUGIN("validation",
+                 "physics validation of the HCAL reconstruction and the calorimeter chain",
+                 val_types);

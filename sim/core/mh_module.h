@@ -201,6 +201,24 @@ typedef const mh_plugin *(*mh_plugin_entry_fn)(void);
  * exported symbol:  MH_PLUGIN_EXPORT const mh_plugin *minihlt_plugin_entry(void) */
 #define MH_PLUGIN_EXPORT __attribute__((visibility("default")))
 
+/* MH_DEFINE_PLUGIN("name", "description", types): the plugin descriptor over
+ * the array `types` (const mh_module_type *const[]) and the exported entry
+ * point returning it; every plugin ends with this one line. */
+#define MH_DEFINE_PLUGIN(NAME, DESCRIPTION, TYPES)                                      \
+    static const mh_plugin mh_plugin_descriptor_ = {                                   \
+        .abi_version = MH_MODULE_ABI_VERSION,                                           \
+        .struct_size = sizeof(mh_plugin),                                               \
+        .name = (NAME),                                                                 \
+        .description = (DESCRIPTION),                                                   \
+        .types = (TYPES),                                                               \
+        .n_types = sizeof(TYPES) / sizeof((TYPES)[0]),                                  \
+    };                                                                                  \
+    MH_PLUGIN_EXPORT const mh_plugin *minihlt_plugin_entry(void);                       \
+    MH_PLUGIN_EXPORT const mh_plugin *minihlt_plugin_entry(void)                        \
+    {                                                                                   \
+        return &mh_plugin_descriptor_;                                                  \
+    }
+
 #ifdef __cplusplus
 }
 #endif
