@@ -591,34 +591,46 @@ START_TEST(batching_merges_requests)
 }
 END_TEST
 
+/* Sends n concurrent one-row requests to facile_slow (held 0.5 s each);
+ * counts those served (200) and those answered 503 with an error JSON that
+ * contains busy_text. Any other answer (or a 503 without it) fails. */
+static void slow_burst(int n, const char *busy_text, int *ok, int *busy)
+{
+    enum { NMAX = 8 };
+    ck_assert_int_le(n, NMAX);
+    float x[NFEAT];
+    features(0, 1, x);
+    char *body = json_request(x, 1, NULL);
+    CURL *c[NMAX];
+    resp r[NMAX];
+    for (int i = 0; i < n; i++)
+        c[i] = prep(&r[i], "POST", "/v2/models/facile_slow/infer", body, strlen(body), NULL);
+    free(body);
+    http_many(c, r, n);
+    *ok = *busy = 0;
+    for (int i = 0; i < n; i++) {
+        if (r[i].status == 200) {
+            (*ok)++;
+        } else {
+            ck_assert_msg(r[i].status == 503, "status %ld: %s", r[i].status, r[i].body);
+            json_t *j = resp_json(&r[i]);
+            const char *e = json_string_value(json_object_get(j, "error"));
+            ck_assert_msg(e && strstr(e, busy_text), "%s", r[i].body);
+            json_decref(j);
+            (*busy)++;
+        }
+        resp_free(&r[i]);
+    }
+}
+
 /* facile_slow keeps requests queued 0.5 s: with --max-queue 2, the third
  * concurrent request is answered 503 at once. */
 START_TEST(overload_answers_503)
 {
     mh_server *s = start(2, 1 << 20);
     enum { N = 5 };
-    float x[NFEAT];
-    features(0, 1, x);
-    char *body = json_request(x, 1, NULL);
-    CURL *c[N];
-    resp r[N];
-    for (int i = 0; i < N; i++)
-        c[i] = prep(&r[i], "POST", "/v2/models/facile_slow/infer", body, strlen(body), NULL);
-    free(body);
-    http_many(c, r, N);
-    int ok = 0, busy = 0;
-    for (int i = 0; i < N; i++) {
-        if (r[i].status == 200)
-            ok++;
-        if (r[i].status == 503) {
-            busy++;
-            json_t *j = resp_json(&r[i]);
-            ck_assert_ptr_nonnull(
-                strstr(json_string_value(json_object_get(j, "error")), "exceeds maximum queue size"));
-            json_decref(j);
-        }
-        resp_free(&r[i]);
-    }
+    int ok, busy;
+    slow_burst(N, "exceeds maximum queue size", &ok, &busy);
     ck_assert_int_eq(ok, 2);
     ck_assert_int_eq(busy, N - 2);
     resp m;
@@ -632,37 +644,16 @@ START_TEST(overload_answers_503)
 }
 END_TEST
 
-/* Beyond --max-connections a connection is closed at once (no answer);
- * those within the limit are served, and the server goes on. */
+/* Beyond --max-connections a connection is answered 503 (error JSON) and
+ * closed; those within the limit are served, and the server goes on. */
 START_TEST(connection_limit)
 {
     max_connections = 2;
     mh_server *s = start(64, 1 << 20);
-    enum { N = 4 };
-    float x[NFEAT];
-    features(0, 1, x);
-    char *body = json_request(x, 1, NULL);
-    CURL *c[N];
-    resp r[N];
     /* facile_slow holds its requests 0.5 s: the first two connections are
      * still open when the last two arrive. */
-    for (int i = 0; i < N; i++)
-        c[i] = prep(&r[i], "POST", "/v2/models/facile_slow/infer", body, strlen(body), NULL);
-    free(body);
-    http_many(c, r, N);
-    int ok = 0, busy = 0;
-    for (int i = 0; i < N; i++) {
-        ok += r[i].status == 200;
-        if (r[i].status == 503) {
-            json_t *j = resp_json(&r[i]);
-            const char *e = json_string_value(json_object_get(j, "error"));
-            ck_assert_msg(e && strstr(e, "more than 2 open connections (--max-connections)"),
-                          "%s", r[i].body);
-            json_decref(j);
-            busy++;
-        }
-        resp_free(&r[i]);
-    }
+    int ok, busy;
+    slow_burst(4, "more than 2 open connections (--max-connections)", &ok, &busy);
     /* Every connection answered: the two within the cap served, the two
      * above it told 503 (not dropped). */
     ck_assert_msg(ok == 2 && busy == 2, "%d served, %d busy", ok, busy);
