@@ -494,8 +494,10 @@ int mh_cmd_study(int argc, char **argv)
      * menu here also names a bad --set before any run starts. */
     mh_menu *menu = NULL;
     mh_status lst = mh_menu_load(o.config, o.sets, o.nsets, &menu, err, sizeof err);
-    if (lst != MH_OK)
-        return mh_cli_fail(lst, err);
+    if (lst != MH_OK) {
+        mh_cli_fail(lst, err);
+        return 2; /* a start-up error, as in `run` */
+    }
     double time_scale = menu->time_scale;
     mh_menu_free(menu);
     char exe[PATH_MAX];

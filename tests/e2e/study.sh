@@ -11,6 +11,10 @@ check_fails "study: no menu is a usage error" 2 "expected one menu file" "$MINIH
 check_fails "study: unknown variant named" 2 "unknown variant 'gpu'" \
     "$MINIHLT" study configs/examples/emulated.yaml --variants mahi,gpu
 check_fails "study: missing menu named" 2 "nope.yaml" "$MINIHLT" study nope.yaml
+check_fails "study: a bad --cpu-ms-per-event is named" 2 "cpu-ms-per-event: expected a number" \
+    "$MINIHLT" study configs/examples/emulated.yaml --cpu-ms-per-event -5
+check_fails "study: a bad --set is named before any run" 2 "nosuchkey" \
+    "$MINIHLT" study configs/examples/emulated.yaml --set process.nosuchkey=1
 
 # Plots from the saved summary and farm.sh JSON of a real study (tests/data/study:
 # it has both scans, so every plot is drawn).
